@@ -1,0 +1,35 @@
+//! Typed, allocation-free access to Xen's `HYPERVISOR_memory_op`.
+//!
+//! A Xen guest manages its guest-physical address space through one hypercall. This crate
+//! gives it five operations with Xen 4.17's exact semantics, plus their siblings:
+//!
+//! | operation | Xen sub-op | result |
+//! |---|---|---|
+//! | [`Xen::add_to_physmap`] | `XENMEM_add_to_physmap` | `()` or Xen's errno |
+//! | [`Xen::add_to_physmap_batch`] | `XENMEM_add_to_physmap_batch` | `()`; **per-entry** statuses |
+//! | [`Xen::remove_from_physmap`] | `XENMEM_remove_from_physmap` | `()` or Xen's errno |
+//! | [`Xen::populate_physmap`] | `XENMEM_populate_physmap` | extents done (**never** an errno from Xen) |
+//! | [`Xen::acquire_resource`] / [`Xen::acquire_resource_size`] | `XENMEM_acquire_resource` | `()` / frames |
+//! | [`Xen::increase_reservation`], [`Xen::decrease_reservation`] | 0, 1 | extents done |
+//! | [`Xen::current_reservation`], [`Xen::maximum_reservation`], [`Xen::maximum_gpfn`] | 3, 4, 14 | the value |
+//!
+//! Layers, each in its own module: [`abi`] (Xen's structs and numbers, layouts asserted at
+//! compile time), [`types`] (domain ids, frame numbers, spaces, flags), [`error`], the
+//! operations on [`Xen`], and [`hypercall`]: the one unsafe seam every backend implements
+//! (x86_64, arm64, a Linux dom0's privcmd, and the hypervisor model of `xenmem-sim`).
+//!
+//! Where Zephyr's `zephyr/xen/memory.h` and Xen 4.17 disagree, these docs say what Xen does.
+
+#![no_std]
+#![warn(missing_docs)]
+
+pub mod abi;
+pub mod error;
+pub mod hypercall;
+mod ops;
+pub mod types;
+
+pub use error::{Error, XenError};
+pub use hypercall::Hypercall;
+pub use ops::{Xen, BATCH_MAX_ENTRIES};
+pub use types::{DomId, EntryStatus, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, Mfn, ResourceType, MAX_ABI_EXTENT_ORDER};

@@ -1,0 +1,82 @@
+//! `XENMEM_add_to_physmap` (7): map one page (or, x86 only, a range of the domain's own
+//! frames) at a GFN of a domain.
+//!
+//! Xen 4.17's checks, in order (`do_memory_op`, `xenmem_add_to_physmap`,
+//! `xatp_permission_check` in `xen/common/memory.c`):
+//! 1. `space == gmfn_foreign` → `-ENOSYS` (foreign frames only go through the batch form);
+//! 2. the domain (`DOMID_SELF` allowed) → `-ESRCH`;
+//! 3. the target must be translated (not x86 PV) → `-EACCES`; `dev_mmio` only by the hardware
+//!    domain onto itself → `-EACCES`; the caller needs privilege over the target → `-EPERM`;
+//! 4. `gpfn == INVALID_GFN` → `-EINVAL`;
+//! 5. the architecture's `xenmem_add_to_physmap_one` decides the rest (shared_info idx 0 only,
+//!    grant frames grow the table on demand, x86 `gmfn` moves a page, Arm refuses `gmfn`).
+//!
+//! The library checks nothing Xen checks: one hypercall, no allocation, no panic. A
+//! `gmfn_range` request goes through [`Xen::add_to_physmap_range`], which carries its size.
+
+use super::Xen;
+use crate::abi::{self, XenAddToPhysmap};
+use crate::error::{Error, XenError};
+use crate::hypercall::Hypercall;
+use crate::types::{DomId, Gfn, MapSpace};
+
+impl<H: Hypercall> Xen<H> {
+    /// Maps entry `idx` of `space` at `gfn` in `domid`'s physmap.
+    ///
+    /// `idx` means what the space says: 0 for shared info, a [`crate::GrantFrame::idx`] for
+    /// grant frames, a GFN of the domain for `gmfn`, an MFN for `dev_mmio`.
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// use xenmem::{DomId, Gfn, MapSpace};
+    /// xen.add_to_physmap(DomId::SELF, MapSpace::SharedInfo, 0, Gfn(0x3000))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SpaceNotAllowed`] for `gmfn_range` (use [`Xen::add_to_physmap_range`]);
+    /// otherwise Xen's errno, as listed in this module's documentation.
+    pub fn add_to_physmap(&self, domid: DomId, space: MapSpace, idx: u64, gfn: Gfn) -> Result<(), Error> {
+        if space == MapSpace::GmfnRange {
+            return Err(Error::SpaceNotAllowed(space.raw()));
+        }
+        self.add_to_physmap_raw(XenAddToPhysmap {
+            domid: domid.raw(),
+            size: 0,
+            space: space.raw(),
+            idx,
+            gpfn: gfn.raw(),
+        })
+    }
+
+    /// Moves `size` of the domain's own frames, from GFN `first_idx` on, to `first_gfn` on
+    /// (x86 `XENMAPSPACE_gmfn_range`; Arm answers `-ENOSYS` unless `size` is 0).
+    ///
+    /// Xen stops at the first page that fails: the pages before it stay moved. A range that
+    /// wraps is `-EOVERFLOW`; `size` 0 does nothing and succeeds.
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub fn add_to_physmap_range(&self, domid: DomId, first_idx: Gfn, first_gfn: Gfn, size: u16) -> Result<(), Error> {
+        self.add_to_physmap_raw(XenAddToPhysmap {
+            domid: domid.raw(),
+            size,
+            space: abi::XENMAPSPACE_GMFN_RANGE,
+            idx: first_idx.raw(),
+            gpfn: first_gfn.raw(),
+        })
+    }
+
+    /// Sends an `xen_add_to_physmap` exactly as given (any space, size and idx).
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub fn add_to_physmap_raw(&self, mut arg: XenAddToPhysmap) -> Result<(), Error> {
+        // SAFETY: `arg` is a live xen_add_to_physmap; it holds no guest handles.
+        let rc = unsafe { self.memory_op(abi::XENMEM_ADD_TO_PHYSMAP, &mut arg) };
+        XenError::check(rc).map(drop).map_err(Error::Xen)
+    }
+}

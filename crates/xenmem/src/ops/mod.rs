@@ -1,0 +1,69 @@
+//! The typed memory operations, one file each, as methods of [`Xen`].
+//!
+//! Each file's doc gives Xen's check order (so a caller knows which error wins), what the
+//! library checks before any hypercall, and how many hypercalls the operation issues. No
+//! operation allocates or panics; every length is checked before a pointer reaches Xen.
+
+use crate::abi;
+use crate::hypercall::Hypercall;
+
+mod acquire_resource;
+mod add_to_physmap;
+mod add_to_physmap_batch;
+mod populate_physmap;
+mod remove_from_physmap;
+mod reservation;
+
+pub use add_to_physmap_batch::BATCH_MAX_ENTRIES;
+
+/// Xen's memory operations over a hypercall backend.
+///
+/// ```
+/// # fn example<H: xenmem::Hypercall>(backend: H) -> Result<(), xenmem::Error> {
+/// use xenmem::{DomId, Xen};
+/// let xen = Xen::new(backend);
+/// let pages = xen.current_reservation(DomId::SELF)?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Xen<H> {
+    hv: H,
+}
+
+impl<H: Hypercall> Xen<H> {
+    /// Wraps a backend.
+    pub const fn new(hv: H) -> Self {
+        Xen { hv }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &H {
+        &self.hv
+    }
+
+    /// Gives the backend back.
+    pub fn into_backend(self) -> H {
+        self.hv
+    }
+
+    /// Issues `memory_op(cmd, arg)`.
+    ///
+    /// # Safety
+    ///
+    /// `arg` must point to the argument struct of sub-op `cmd`, and every guest handle in it
+    /// must be valid for the accesses that sub-op makes, for the whole call.
+    unsafe fn memory_op<T>(&self, cmd: u32, arg: *mut T) -> i64 {
+        // SAFETY: the caller's contract is the backend's.
+        unsafe { self.hv.hypercall(abi::HYPERVISOR_MEMORY_OP, [cmd as u64, arg as u64, 0, 0, 0]) }
+    }
+}
+
+/// The address Xen receives for a slice (a guest handle).
+fn handle<T>(s: &[T]) -> u64 {
+    s.as_ptr() as u64
+}
+
+/// The address Xen receives for a slice it writes into.
+fn handle_mut<T>(s: &mut [T]) -> u64 {
+    s.as_mut_ptr() as u64
+}

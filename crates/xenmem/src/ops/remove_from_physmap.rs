@@ -1,0 +1,43 @@
+//! `XENMEM_remove_from_physmap` (15): unmap whatever page is at a GFN of a domain.
+//!
+//! Xen 4.17's checks, in order (`do_memory_op` in `xen/common/memory.c`):
+//! 1. the domain (`DOMID_SELF` allowed) → `-ESRCH`;
+//! 2. the target must be translated (not x86 PV) → `-EACCES`;
+//! 3. the caller needs privilege over the target → `-EPERM`;
+//! 4. a page that can be referenced must be mapped there (RAM, foreign, Xen pages) →
+//!    `-ENOENT` for holes, MMIO and grant mappings;
+//! 5. the architecture removes the entry.
+//!
+//! Only the mapping goes: a RAM page stays allocated to the domain (still counted in its
+//! reservation) until `decrease_reservation` frees it; a foreign page loses the reference the
+//! mapping held. One hypercall.
+
+use super::Xen;
+use crate::abi::{self, XenRemoveFromPhysmap};
+use crate::error::{Error, XenError};
+use crate::hypercall::Hypercall;
+use crate::types::{DomId, Gfn};
+
+impl<H: Hypercall> Xen<H> {
+    /// Unmaps the page at `gfn` in `domid`'s physmap.
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// use xenmem::{DomId, Error, Gfn, MapSpace, XenError};
+    /// xen.add_to_physmap(DomId::SELF, MapSpace::SharedInfo, 0, Gfn(0x3000))?;
+    /// xen.remove_from_physmap(DomId::SELF, Gfn(0x3000))?;
+    /// // Nothing is mapped there any more.
+    /// assert_eq!(xen.remove_from_physmap(DomId::SELF, Gfn(0x3000)), Err(Error::Xen(XenError::NoEnt)));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno, as listed in this module's documentation.
+    pub fn remove_from_physmap(&self, domid: DomId, gfn: Gfn) -> Result<(), Error> {
+        let mut arg = XenRemoveFromPhysmap { domid: domid.raw(), _pad: [0; 6], gpfn: gfn.raw() };
+        // SAFETY: `arg` is a live xen_remove_from_physmap; it holds no guest handles.
+        let rc = unsafe { self.memory_op(abi::XENMEM_REMOVE_FROM_PHYSMAP, &mut arg) };
+        XenError::check(rc).map(drop).map_err(Error::Xen)
+    }
+}

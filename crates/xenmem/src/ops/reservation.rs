@@ -1,0 +1,166 @@
+//! The reservation siblings: `XENMEM_increase_reservation` (0), `XENMEM_decrease_reservation`
+//! (1), `XENMEM_current_reservation` (3), `XENMEM_maximum_reservation` (4) and
+//! `XENMEM_maximum_gpfn` (14).
+//!
+//! increase and decrease share populate's prologue and its "count, never errno" result (see
+//! [`crate::ops`]'s populate file): a refusal is a short count. increase allocates extents to
+//! the domain without mapping them (PV targets get the MFNs written back); decrease frees the
+//! pages mapped at the given GFNs, stopping at the first extent Xen cannot free (a hole,
+//! another domain's page, MMIO).
+//!
+//! The three queries (`do_memory_op`): a non-zero continuation index → `-EINVAL`; the domain
+//! (`DOMID_SELF` allowed) → `-ESRCH`; the caller's privilege over it → `-EPERM`; then Xen
+//! returns `tot_pages`, `max_pages` or the highest mapped GFN as a `long`. A domain without a
+//! limit reports `max_pages` as `u32::MAX`, which is a value, not `-1`. One hypercall each.
+
+use super::{handle, handle_mut, Xen};
+use crate::abi;
+use crate::error::{Error, XenError};
+use crate::hypercall::Hypercall;
+use crate::types::{DomId, Gfn, MemFlags, Mfn, MAX_ABI_EXTENT_ORDER};
+
+impl<H: Hypercall> Xen<H> {
+    /// Allocates `nr_extents` extents of `2^extent_order` pages to `domid` without mapping
+    /// them, and returns how many Xen completed.
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// use xenmem::{DomId, MemFlags};
+    /// let done = xen.increase_reservation(DomId::SELF, 0, MemFlags::empty(), 16)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ExtentOrderOutOfRange`], [`Error::OutOfRange`] past Xen's per-call limit
+    /// ([`abi::MEMOP_MAX_EXTENTS`]); Xen itself answers with a short count.
+    pub fn increase_reservation(
+        &self,
+        domid: DomId,
+        extent_order: u32,
+        flags: MemFlags,
+        nr_extents: u64,
+    ) -> Result<u64, Error> {
+        if extent_order > MAX_ABI_EXTENT_ORDER {
+            return Err(Error::ExtentOrderOutOfRange(extent_order));
+        }
+        if nr_extents > abi::MEMOP_MAX_EXTENTS {
+            return Err(Error::OutOfRange { what: "nr_extents", value: nr_extents });
+        }
+        if nr_extents == 0 {
+            return Ok(0);
+        }
+        let mut arg = abi::XenMemoryReservation {
+            extent_start: 0,
+            nr_extents,
+            extent_order,
+            mem_flags: flags.raw(),
+            domid: domid.raw(),
+            _pad: [0; 6],
+        };
+        // SAFETY: `arg` is live and its extent_start is null, which Xen checks before writing.
+        let rc = unsafe { self.memory_op(abi::XENMEM_INCREASE_RESERVATION, &mut arg) };
+        let done = XenError::check(rc).map_err(Error::Xen)?;
+        Ok(done.min(nr_extents))
+    }
+
+    /// As [`Xen::increase_reservation`] for `mfns.len()` extents, with the array Xen writes
+    /// each extent's machine frame into (x86 PV targets; translated targets leave it alone).
+    ///
+    /// # Errors
+    ///
+    /// As [`Xen::increase_reservation`].
+    pub fn increase_reservation_into(
+        &self,
+        domid: DomId,
+        extent_order: u32,
+        flags: MemFlags,
+        mfns: &mut [Mfn],
+    ) -> Result<usize, Error> {
+        // SAFETY: `mfns` is borrowed mutably for the call: `len` 8-byte slots Xen may write.
+        unsafe {
+            self.reservation_op(abi::XENMEM_INCREASE_RESERVATION, domid, extent_order, flags, handle_mut(mfns), mfns.len())
+        }
+    }
+
+    /// Frees the extents of `2^extent_order` pages mapped at `gfns` in `domid`, and returns
+    /// how many Xen freed (it stops at the first one it cannot).
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// use xenmem::{DomId, Gfn};
+    /// let freed = xen.decrease_reservation(DomId::SELF, 0, &[Gfn(0x100), Gfn(0x101)])?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ExtentOrderOutOfRange`]; Xen itself answers with a short count.
+    pub fn decrease_reservation(&self, domid: DomId, extent_order: u32, gfns: &[Gfn]) -> Result<usize, Error> {
+        // SAFETY: Xen only reads the array for this sub-op (`decrease_reservation` copies
+        // each GFN in), and `gfns` is borrowed for the whole call.
+        unsafe {
+            self.reservation_op(
+                abi::XENMEM_DECREASE_RESERVATION,
+                domid,
+                extent_order,
+                MemFlags::empty(),
+                handle(gfns),
+                gfns.len(),
+            )
+        }
+    }
+
+    /// Pages `domid` owns now (`tot_pages`).
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// let pages = xen.current_reservation(xenmem::DomId::SELF)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `-ESRCH`, `-EPERM` from Xen.
+    pub fn current_reservation(&self, domid: DomId) -> Result<u64, Error> {
+        self.domain_query(abi::XENMEM_CURRENT_RESERVATION, domid)
+    }
+
+    /// The most pages `domid` may own (`max_pages`; `u32::MAX` when unlimited).
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// let limit = xen.maximum_reservation(xenmem::DomId::SELF)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `-ESRCH`, `-EPERM` from Xen.
+    pub fn maximum_reservation(&self, domid: DomId) -> Result<u64, Error> {
+        self.domain_query(abi::XENMEM_MAXIMUM_RESERVATION, domid)
+    }
+
+    /// The highest GFN mapped in `domid` (x86 PV: the size of its P2M list, less one).
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// let top = xen.maximum_gpfn(xenmem::DomId::SELF)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `-ESRCH`, `-EPERM` from Xen.
+    pub fn maximum_gpfn(&self, domid: DomId) -> Result<Gfn, Error> {
+        self.domain_query(abi::XENMEM_MAXIMUM_GPFN, domid).map(Gfn)
+    }
+
+    fn domain_query(&self, cmd: u32, domid: DomId) -> Result<u64, Error> {
+        let mut id = domid.raw();
+        // SAFETY: the argument of these sub-ops is a `domid_t`, and `id` is a live one that
+        // Xen only reads.
+        let rc = unsafe { self.memory_op(cmd, &mut id) };
+        XenError::check(rc).map_err(Error::Xen)
+    }
+}
