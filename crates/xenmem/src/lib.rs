@@ -32,4 +32,7 @@ pub mod types;
 pub use error::{Error, XenError};
 pub use hypercall::Hypercall;
 pub use ops::{Xen, BATCH_MAX_ENTRIES};
-pub use types::{DomId, EntryStatus, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, Mfn, ResourceType, MAX_ABI_EXTENT_ORDER};
+pub use types::{
+    DomId, EntryStatus, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, Mfn, ResourceType,
+    MAX_ABI_EXTENT_ORDER,
+};

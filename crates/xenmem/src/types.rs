@@ -396,12 +396,8 @@ mod tests {
     #[test]
     fn memflags_encoding_matches_xen_macros() {
         // XENMEMF_address_bits(32) | XENMEMF_node(1) | exact | vnode | pod
-        let f = MemFlags::empty()
-            .with_address_bits(32)
-            .with_node(1)
-            .exact_node()
-            .vnode()
-            .populate_on_demand();
+        let f =
+            MemFlags::empty().with_address_bits(32).with_node(1).exact_node().vnode().populate_on_demand();
         assert_eq!(f.raw(), 32 | (2 << 8) | (1 << 17) | (1 << 18) | (1 << 16));
         assert_eq!(f.address_bits(), 32);
         assert_eq!(f.node(), Some(1));

@@ -1,8 +1,8 @@
 //! The one unsafe seam: "issue hypercall N with five register arguments, return Xen's `long`".
 //!
 //! Every backend sits behind [`Hypercall`]: the x86_64 hypercall page and `vmcall`/`vmmcall`
-//! ([`x86_64`]), arm64 `hvc` ([`aarch64`]), a Linux dom0's privcmd (elsewhere), and the
-//! hypervisor model (crate `xenmem-sim`). The typed operations in [`crate::ops`] marshal into
+//! (module `x86_64`), arm64 `hvc` (module `aarch64`), a Linux dom0's privcmd (elsewhere), and the
+//! hypervisor model (crate `xenmem-sim`). The typed operations on [`crate::Xen`] marshal into
 //! the structs of [`crate::abi`] and call it, so the same marshalling runs everywhere.
 
 #[cfg(target_arch = "aarch64")]

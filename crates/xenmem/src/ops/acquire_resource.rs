@@ -122,3 +122,57 @@ impl<H: Hypercall> Xen<H> {
         Ok(arg.nr_frames)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use crate::{DomId, Error, Gfn, ResourceType, Xen, XenError};
+
+    #[test]
+    fn size_query_sends_zero_frames_and_null_list() {
+        let xen =
+            Xen::new(Recorder::new(|_: &Seen| Reply { rc: 0, nr_frames: Some(32), ..Reply::default() }));
+        assert_eq!(xen.acquire_resource_size(DomId(1), ResourceType::GrantTable, 1), Ok(32));
+        let c = &xen.backend().calls()[0];
+        assert_eq!(c.args[0], 28);
+        assert_eq!(c.arg, cat(&[&[1, 0, 1, 0], &[1, 0, 0, 0], &[0; 8], &h(0), &h(0)]));
+    }
+
+    #[test]
+    fn mapping_sends_list_and_frame() {
+        let xen = Xen::new(Recorder::new(rc(0)));
+        let mut at = [Gfn(0x4_0000), Gfn(0x4_0001)];
+        xen.acquire_resource(DomId(1), ResourceType::IoreqServer, 3, 1, &mut at).unwrap();
+        let c = &xen.backend().calls()[0];
+        let want =
+            cat(&[&[1, 0, 0, 0], &[3, 0, 0, 0], &[2, 0, 0, 0], &[0, 0, 0, 0], &h(1), &h(at.as_ptr() as u64)]);
+        assert_eq!(c.arg, want);
+        assert_eq!(c.arrays[0], cat(&[&h(0x4_0000), &h(0x4_0001)]));
+    }
+
+    #[test]
+    fn errors_decode_and_lengths_are_checked() {
+        let xen = Xen::new(Recorder::new(rc(-3)));
+        assert_eq!(
+            xen.acquire_resource_size(DomId::SELF, ResourceType::GrantTable, 0),
+            Err(Error::Xen(XenError::Srch))
+        );
+        assert_eq!(
+            xen.acquire_resource(DomId(1), ResourceType::GrantTable, 0, 0, &mut []),
+            Err(Error::EmptyRequest)
+        );
+        let mut two = [Gfn(0); 2];
+        assert_eq!(
+            xen.acquire_resource_raw(DomId(1), ResourceType::GrantTable, 0, 0, 3, Some(&mut two)),
+            Err(Error::BufferTooShort { needed: 3, len: 2 })
+        );
+        assert_eq!(xen.backend().calls().len(), 1);
+        // An unknown type and a non-zero nr_frames with a null list go to Xen as given.
+        let xen = Xen::new(Recorder::new(rc(-22)));
+        assert_eq!(
+            xen.acquire_resource_raw(DomId(1), ResourceType::Other(7), 0, 0, 5, None),
+            Err(Error::Xen(XenError::Inval))
+        );
+        assert_eq!(&xen.backend().calls()[0].arg[0..12], &[1, 0, 7, 0, 0, 0, 0, 0, 5, 0, 0, 0]);
+    }
+}

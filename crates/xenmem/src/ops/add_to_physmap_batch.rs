@@ -68,10 +68,18 @@ impl<H: Hypercall> Xen<H> {
         errs: &mut [EntryStatus],
     ) -> Result<(), Error> {
         if idxs.len() != gfns.len() {
-            return Err(Error::LengthMismatch { what: "idxs and gfns", expected: idxs.len(), found: gfns.len() });
+            return Err(Error::LengthMismatch {
+                what: "idxs and gfns",
+                expected: idxs.len(),
+                found: gfns.len(),
+            });
         }
         if idxs.len() != errs.len() {
-            return Err(Error::LengthMismatch { what: "idxs and errs", expected: idxs.len(), found: errs.len() });
+            return Err(Error::LengthMismatch {
+                what: "idxs and errs",
+                expected: idxs.len(),
+                found: errs.len(),
+            });
         }
         let space = u16::try_from(space.raw())
             .map_err(|_| Error::OutOfRange { what: "batch map space", value: space.raw() as u64 })?;
@@ -123,5 +131,140 @@ impl<H: Hypercall> Xen<H> {
             value: foreign_gfns.as_ptr() as u64,
         })?;
         self.add_to_physmap_batch(domid, MapSpace::GmfnForeign, foreign, idxs, gfns, errs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use crate::{DomId, EntryStatus, Error, Gfn, MapSpace, Xen, XenError};
+
+    fn ints(b: &[u8]) -> Vec<i32> {
+        b.chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()
+    }
+
+    #[test]
+    fn marshals_struct_arrays_and_decodes_statuses() {
+        // Xen processed every entry: 0, -EINVAL, -EPERM; the call itself returns 0.
+        let xen =
+            Xen::new(Recorder::new(|_: &Seen| Reply { rc: 0, errs: vec![0, -22, -1], ..Reply::default() }));
+        let idxs = [0x100u64, 0x101, 0x102];
+        let gfns = [Gfn(0x3_0000), Gfn(0x3_0001), Gfn(0x3_0002)];
+        let mut errs = [EntryStatus::OK; 3];
+        xen.add_to_physmap_batch(DomId::SELF, MapSpace::GmfnForeign, DomId(1), &idxs, &gfns, &mut errs)
+            .unwrap();
+        let c = &xen.backend().calls()[0];
+        assert_eq!(c.args[0], 23);
+        let want = cat(&[
+            &[0xf0, 0x7f, 4, 0, 3, 0, 1, 0],
+            &h(idxs.as_ptr() as u64),
+            &h(gfns.as_ptr() as u64),
+            &h(errs.as_ptr() as u64),
+        ]);
+        assert_eq!(c.arg, want);
+        assert_eq!(c.arrays[0], cat(&[&h(0x100), &h(0x101), &h(0x102)]));
+        assert_eq!(c.arrays[1], cat(&[&h(0x3_0000), &h(0x3_0001), &h(0x3_0002)]));
+        // Before the call every status was marked "not done".
+        assert_eq!(ints(&c.arrays[2]), vec![i32::MIN; 3]);
+        assert_eq!(errs[0].result(), Some(Ok(())));
+        assert_eq!(errs[1].result(), Some(Err(XenError::Inval)));
+        assert_eq!(errs[2].result(), Some(Err(XenError::Perm)));
+    }
+
+    #[test]
+    fn aborted_call_leaves_unreached_entries_marked() {
+        // Xen wrote entry 0, then hit INVALID_GFN at entry 1 and returned -EINVAL.
+        let xen = Xen::new(Recorder::new(|_: &Seen| Reply { rc: -22, errs: vec![0], ..Reply::default() }));
+        let mut errs = [EntryStatus::OK; 3];
+        let r = xen.add_to_physmap_batch(
+            DomId::SELF,
+            MapSpace::Gmfn,
+            DomId(0),
+            &[1, 2, 3],
+            &[Gfn(5), Gfn::INVALID, Gfn(7)],
+            &mut errs,
+        );
+        assert_eq!(r, Err(Error::Xen(XenError::Inval)));
+        assert_eq!(errs.map(|e| e.result()), [Some(Ok(())), None, None]);
+    }
+
+    #[test]
+    fn lengths_are_checked_before_any_call() {
+        let xen = Xen::new(Recorder::new(rc(0)));
+        let mut errs = [EntryStatus::OK; 2];
+        assert!(matches!(
+            xen.add_to_physmap_batch(DomId::SELF, MapSpace::Gmfn, DomId(0), &[1, 2], &[Gfn(1)], &mut errs),
+            Err(Error::LengthMismatch { expected: 2, found: 1, .. })
+        ));
+        assert!(matches!(
+            xen.add_to_physmap_batch(DomId::SELF, MapSpace::Gmfn, DomId(0), &[1], &[Gfn(1)], &mut errs),
+            Err(Error::LengthMismatch { expected: 1, found: 2, .. })
+        ));
+        assert_eq!(
+            xen.add_to_physmap_batch(DomId::SELF, MapSpace::Other(0x1_0000), DomId(0), &[], &[], &mut []),
+            Err(Error::OutOfRange { what: "batch map space", value: 0x1_0000 })
+        );
+        assert!(xen.backend().calls().is_empty());
+        // The statuses were not touched by a refused call.
+        assert_eq!(errs, [EntryStatus::OK; 2]);
+    }
+
+    #[test]
+    fn empty_batch_is_one_call_of_size_zero() {
+        let xen = Xen::new(Recorder::new(rc(-3)));
+        let r = xen.add_to_physmap_batch(DomId(9), MapSpace::GmfnForeign, DomId(1), &[], &[], &mut []);
+        assert_eq!(r, Err(Error::Xen(XenError::Srch)));
+        let c = xen.backend().calls();
+        assert_eq!(c.len(), 1);
+        assert_eq!(&c[0].arg[4..6], &[0, 0]);
+    }
+
+    #[test]
+    fn million_foreign_frames_take_sixteen_calls() {
+        let n = 1_000_000usize;
+        let xen = Xen::new(Recorder::new(|s: &Seen| {
+            let size = u16::from_le_bytes([s.arg[4], s.arg[5]]) as usize;
+            Reply { rc: 0, errs: vec![0; size], ..Reply::default() }
+        }));
+        let foreign: Vec<Gfn> = (0..n as u64).map(Gfn).collect();
+        let at: Vec<Gfn> = (0..n as u64).map(|g| Gfn(0x10_0000 + g)).collect();
+        let mut errs = vec![EntryStatus::NOT_DONE; n];
+        xen.map_foreign_batch(DomId::SELF, DomId(1), &foreign, &at, &mut errs).unwrap();
+        let calls = xen.backend().calls();
+        assert_eq!(calls.len(), 16);
+        for (i, c) in calls.iter().enumerate() {
+            let size = u16::from_le_bytes([c.arg[4], c.arg[5]]) as usize;
+            let want = if i < 15 { 65_535 } else { n - 15 * 65_535 };
+            assert_eq!(size, want, "call {i}");
+            // Each call's handles point at its chunk.
+            let base = 65_535 * i as u64;
+            assert_eq!(&c.arg[8..16], &h(foreign.as_ptr() as u64 + 8 * base));
+            assert_eq!(&c.arg[16..24], &h(at.as_ptr() as u64 + 8 * base));
+            assert_eq!(&c.arg[24..32], &h(errs.as_ptr() as u64 + 4 * base));
+        }
+        assert!(errs.iter().all(|e| e.is_ok()));
+    }
+
+    #[test]
+    fn failing_chunk_stops_and_keeps_earlier_statuses() {
+        let mut call = 0;
+        let xen = Xen::new(Recorder::new(move |s: &Seen| {
+            call += 1;
+            let size = u16::from_le_bytes([s.arg[4], s.arg[5]]) as usize;
+            if call == 1 {
+                Reply { rc: 0, errs: vec![-2; size], ..Reply::default() }
+            } else {
+                Reply { rc: -14, ..Reply::default() }
+            }
+        }));
+        let n = 65_536;
+        let idxs = vec![0u64; n];
+        let gfns = vec![Gfn(1); n];
+        let mut errs = vec![EntryStatus::OK; n];
+        let r = xen.add_to_physmap_batch(DomId::SELF, MapSpace::Gmfn, DomId(0), &idxs, &gfns, &mut errs);
+        assert_eq!(r, Err(Error::Xen(XenError::Fault)));
+        assert_eq!(xen.backend().calls().len(), 2);
+        assert_eq!(errs[65_534].result(), Some(Err(XenError::NoEnt)));
+        assert_eq!(errs[65_535].result(), None);
     }
 }

@@ -67,3 +67,27 @@ fn handle<T>(s: &[T]) -> u64 {
 fn handle_mut<T>(s: &mut [T]) -> u64 {
     s.as_mut_ptr() as u64
 }
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    extern crate std;
+    pub(crate) use crate::hypercall::recording::{Recorder, Reply, Seen};
+    pub(crate) use std::vec;
+    pub(crate) use std::vec::Vec;
+
+    /// A reply closure that answers `rc` and writes nothing.
+    pub(crate) fn rc(rc: i64) -> impl FnMut(&Seen) -> Reply {
+        move |_| Reply { rc, ..Reply::default() }
+    }
+
+    /// Little-endian bytes of a u64 handle.
+    pub(crate) fn h(addr: u64) -> [u8; 8] {
+        addr.to_le_bytes()
+    }
+
+    /// Concatenates byte pieces (expected struct images are written piece by piece, as the C
+    /// layout lists its fields).
+    pub(crate) fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+}

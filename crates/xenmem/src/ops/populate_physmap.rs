@@ -53,7 +53,14 @@ impl<H: Hypercall> Xen<H> {
         // SAFETY: `gfns` is borrowed mutably for the call: `len` 8-byte slots Xen reads
         // (GFNs) and, for PV targets, writes (MFNs).
         unsafe {
-            self.reservation_op(abi::XENMEM_POPULATE_PHYSMAP, domid, extent_order, flags, handle_mut(gfns), gfns.len())
+            self.reservation_op(
+                abi::XENMEM_POPULATE_PHYSMAP,
+                domid,
+                extent_order,
+                flags,
+                handle_mut(gfns),
+                gfns.len(),
+            )
         }
     }
 
@@ -101,5 +108,70 @@ impl<H: Hypercall> Xen<H> {
             }
         }
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use crate::{DomId, Error, Gfn, MemFlags, Mfn, Xen, XenError};
+
+    #[test]
+    fn marshals_reservation_and_returns_count() {
+        let xen = Xen::new(Recorder::new(rc(4)));
+        let mut gfns = [Gfn(0x100), Gfn(0x101), Gfn(0x102), Gfn(0x103)];
+        let flags = MemFlags::empty().with_address_bits(32).with_node(0);
+        assert_eq!(xen.populate_physmap(DomId(1), 9, flags, &mut gfns), Ok(4));
+        let c = &xen.backend().calls()[0];
+        assert_eq!(c.args[0], 6);
+        let want =
+            cat(&[&h(gfns.as_ptr() as u64), &h(4), &[9, 0, 0, 0], &[32, 1, 0, 0], &[1, 0, 0, 0, 0, 0, 0, 0]]);
+        assert_eq!(c.arg, want);
+        assert_eq!(c.arrays[0], cat(&[&h(0x100), &h(0x101), &h(0x102), &h(0x103)]));
+    }
+
+    #[test]
+    fn short_count_is_partial_success_not_error() {
+        let xen = Xen::new(Recorder::new(rc(1)));
+        let mut gfns = [Gfn(1), Gfn(2), Gfn(3)];
+        assert_eq!(xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut gfns), Ok(1));
+        let xen = Xen::new(Recorder::new(rc(0)));
+        assert_eq!(xen.populate_physmap(DomId(7), 10, MemFlags::empty(), &mut gfns), Ok(0));
+        // A backend answering more than asked is clamped.
+        let xen = Xen::new(Recorder::new(rc(99)));
+        assert_eq!(xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut gfns), Ok(3));
+    }
+
+    #[test]
+    fn pv_target_gets_mfns_written_back() {
+        let xen =
+            Xen::new(Recorder::new(|_: &Seen| Reply { rc: 2, pfns: vec![0xaaa, 0xbbb], ..Reply::default() }));
+        let mut gfns = [Gfn(1), Gfn(2)];
+        assert_eq!(xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut gfns), Ok(2));
+        assert_eq!(gfns.map(Mfn::from), [Mfn(0xaaa), Mfn(0xbbb)]);
+    }
+
+    #[test]
+    fn bad_order_and_empty_list_issue_no_call() {
+        let xen = Xen::new(Recorder::new(rc(0)));
+        let mut gfns = [Gfn(1)];
+        assert_eq!(
+            xen.populate_physmap(DomId::SELF, 52, MemFlags::empty(), &mut gfns),
+            Err(Error::ExtentOrderOutOfRange(52))
+        );
+        assert_eq!(xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut []), Ok(0));
+        assert!(xen.backend().calls().is_empty());
+        // Order 51 is a number Xen may refuse, but it is Xen's to refuse.
+        assert_eq!(xen.populate_physmap(DomId::SELF, 51, MemFlags::empty(), &mut gfns), Ok(0));
+        assert_eq!(xen.backend().calls().len(), 1);
+    }
+
+    #[test]
+    fn backend_errno_is_an_error() {
+        let xen = Xen::new(Recorder::new(rc(-14)));
+        assert_eq!(
+            xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut [Gfn(1)]),
+            Err(Error::Xen(XenError::Fault))
+        );
     }
 }

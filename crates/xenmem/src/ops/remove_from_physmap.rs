@@ -41,3 +41,24 @@ impl<H: Hypercall> Xen<H> {
         XenError::check(rc).map(drop).map_err(Error::Xen)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use crate::{DomId, Error, Gfn, Xen, XenError};
+
+    #[test]
+    fn marshals_struct_with_zero_padding() {
+        let xen = Xen::new(Recorder::new(rc(0)));
+        xen.remove_from_physmap(DomId(0x0102), Gfn(0x000d_eadb_eef0)).unwrap();
+        let c = &xen.backend().calls()[0];
+        assert_eq!(c.args[0], 15);
+        assert_eq!(c.arg, cat(&[&[2, 1, 0, 0, 0, 0, 0, 0], &h(0x000d_eadb_eef0)]));
+    }
+
+    #[test]
+    fn enoent_decodes() {
+        let xen = Xen::new(Recorder::new(rc(-2)));
+        assert_eq!(xen.remove_from_physmap(DomId::SELF, Gfn(1)), Err(Error::Xen(XenError::NoEnt)));
+    }
+}

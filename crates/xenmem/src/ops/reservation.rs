@@ -3,7 +3,7 @@
 //! `XENMEM_maximum_gpfn` (14).
 //!
 //! increase and decrease share populate's prologue and its "count, never errno" result (see
-//! [`crate::ops`]'s populate file): a refusal is a short count. increase allocates extents to
+//! [`crate::Xen::populate_physmap`]): a refusal is a short count. increase allocates extents to
 //! the domain without mapping them (PV targets get the MFNs written back); decrease frees the
 //! pages mapped at the given GFNs, stopping at the first extent Xen cannot free (a hole,
 //! another domain's page, MMIO).
@@ -79,7 +79,14 @@ impl<H: Hypercall> Xen<H> {
     ) -> Result<usize, Error> {
         // SAFETY: `mfns` is borrowed mutably for the call: `len` 8-byte slots Xen may write.
         unsafe {
-            self.reservation_op(abi::XENMEM_INCREASE_RESERVATION, domid, extent_order, flags, handle_mut(mfns), mfns.len())
+            self.reservation_op(
+                abi::XENMEM_INCREASE_RESERVATION,
+                domid,
+                extent_order,
+                flags,
+                handle_mut(mfns),
+                mfns.len(),
+            )
         }
     }
 
@@ -96,7 +103,12 @@ impl<H: Hypercall> Xen<H> {
     /// # Errors
     ///
     /// [`Error::ExtentOrderOutOfRange`]; Xen itself answers with a short count.
-    pub fn decrease_reservation(&self, domid: DomId, extent_order: u32, gfns: &[Gfn]) -> Result<usize, Error> {
+    pub fn decrease_reservation(
+        &self,
+        domid: DomId,
+        extent_order: u32,
+        gfns: &[Gfn],
+    ) -> Result<usize, Error> {
         // SAFETY: Xen only reads the array for this sub-op (`decrease_reservation` copies
         // each GFN in), and `gfns` is borrowed for the whole call.
         unsafe {
@@ -162,5 +174,68 @@ impl<H: Hypercall> Xen<H> {
         // Xen only reads.
         let rc = unsafe { self.memory_op(cmd, &mut id) };
         XenError::check(rc).map_err(Error::Xen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use crate::{abi, DomId, Error, Gfn, MemFlags, Mfn, Xen, XenError};
+
+    #[test]
+    fn queries_pass_a_domid_pointer_and_keep_wide_values() {
+        let xen = Xen::new(Recorder::new(rc(0xffff_ffff)));
+        assert_eq!(xen.maximum_reservation(DomId(0x0203)), Ok(0xffff_ffff));
+        assert_eq!(xen.current_reservation(DomId::SELF), Ok(0xffff_ffff));
+        assert_eq!(xen.maximum_gpfn(DomId(1)), Ok(Gfn(0xffff_ffff)));
+        let c = xen.backend().calls();
+        assert_eq!((c[0].args[0], c[1].args[0], c[2].args[0]), (4, 3, 14));
+        assert_eq!(c[0].arg, vec![3, 2]);
+        assert_eq!(c[1].arg, vec![0xf0, 0x7f]);
+        let xen = Xen::new(Recorder::new(rc(-1)));
+        assert_eq!(xen.current_reservation(DomId(0)), Err(Error::Xen(XenError::Perm)));
+    }
+
+    #[test]
+    fn increase_sends_null_handle_or_the_array() {
+        let xen = Xen::new(Recorder::new(rc(16)));
+        assert_eq!(
+            xen.increase_reservation(DomId(2), 0, MemFlags::empty().with_address_bits(31), 16),
+            Ok(16)
+        );
+        let c = &xen.backend().calls()[0];
+        assert_eq!(c.args[0], 0);
+        assert_eq!(c.arg, cat(&[&h(0), &h(16), &[0, 0, 0, 0], &[31, 0, 0, 0], &[2, 0, 0, 0, 0, 0, 0, 0]]));
+        let xen = Xen::new(Recorder::new(|_: &Seen| Reply { rc: 1, pfns: vec![0x77], ..Reply::default() }));
+        let mut mfns = [Mfn(0), Mfn(0)];
+        assert_eq!(xen.increase_reservation_into(DomId::SELF, 0, MemFlags::empty(), &mut mfns), Ok(1));
+        assert_eq!(mfns, [Mfn(0x77), Mfn(0)]);
+        assert_eq!(&xen.backend().calls()[0].arg[0..8], &h(mfns.as_ptr() as u64));
+    }
+
+    #[test]
+    fn increase_checks_before_calling() {
+        let xen = Xen::new(Recorder::new(rc(0)));
+        assert_eq!(xen.increase_reservation(DomId::SELF, 0, MemFlags::empty(), 0), Ok(0));
+        assert_eq!(
+            xen.increase_reservation(DomId::SELF, 0, MemFlags::empty(), abi::MEMOP_MAX_EXTENTS + 1),
+            Err(Error::OutOfRange { what: "nr_extents", value: abi::MEMOP_MAX_EXTENTS + 1 })
+        );
+        assert_eq!(
+            xen.increase_reservation(DomId::SELF, 60, MemFlags::empty(), 1),
+            Err(Error::ExtentOrderOutOfRange(60))
+        );
+        assert!(xen.backend().calls().is_empty());
+    }
+
+    #[test]
+    fn decrease_passes_the_callers_array_in_one_call() {
+        let xen = Xen::new(Recorder::new(rc(2)));
+        let gfns: Vec<Gfn> = (0..300).map(Gfn).collect();
+        assert_eq!(xen.decrease_reservation(DomId(3), 0, &gfns), Ok(2));
+        let c = xen.backend().calls();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].args[0], 1);
+        assert_eq!(c[0].arg, cat(&[&h(gfns.as_ptr() as u64), &h(300), &[0; 8], &[3, 0, 0, 0, 0, 0, 0, 0]]));
     }
 }
