@@ -36,3 +36,8 @@ pub use types::{
     DomId, EntryStatus, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, Mfn, ResourceType,
     MAX_ABI_EXTENT_ORDER,
 };
+
+/// The README's Rust examples compile as doctests, so the front page cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
