@@ -9,12 +9,16 @@ use core::fmt;
 macro_rules! xen_errors {
     ($( $(#[$doc:meta])* $variant:ident = $num:literal, $name:literal; )*) => {
         /// An error code returned by Xen (the positive errno; Xen returns its negation).
+        ///
+        /// Each variant's discriminant is its errno, so converting either way is a
+        /// comparison, not a table: the operations stay as small as a C wrapper's.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
+        #[repr(i32)]
         pub enum XenError {
-            $( $(#[$doc])* $variant, )*
+            $( $(#[$doc])* $variant = $num, )*
             /// Any other code, kept as Xen returned it (positive errno).
-            Other(i32),
+            Other(i32) = 0,
         }
 
         impl XenError {
@@ -108,6 +112,7 @@ xen_errors! {
 
 impl XenError {
     /// Decodes a hypercall's return value: negative is an error, the rest is the result.
+    #[inline]
     pub const fn check(rc: i64) -> Result<u64, XenError> {
         if rc < 0 {
             // Errno values are small; anything that does not fit an i32 is kept saturated.
@@ -130,41 +135,56 @@ impl fmt::Display for XenError {
 
 impl core::error::Error for XenError {}
 
-/// Everything a memory operation can fail with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Everything a memory operation can fail with: Xen's refusal, or the library's own before
+/// any hypercall. Small and `Copy` (it travels in registers), so checking costs little.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Error {
     /// Xen refused the call.
     Xen(XenError),
-    /// Arrays that must have one length do not (`what` names them).
-    LengthMismatch {
-        /// Which arrays.
-        what: &'static str,
-        /// Length of the first.
-        expected: usize,
-        /// Length of the other.
-        found: usize,
-    },
-    /// A frame list shorter than the number of frames asked for.
-    BufferTooShort {
-        /// Entries needed.
-        needed: u64,
-        /// Entries given.
-        len: usize,
-    },
-    /// A mapping request with no frames (use the size query instead).
-    EmptyRequest,
-    /// An extent order no page allocator could honour (`PAGE_SHIFT + order` must stay below 64).
-    ExtentOrderOutOfRange(u32),
-    /// A value that does not fit the field Xen's ABI gives it (`what` names the field).
-    OutOfRange {
-        /// The field.
-        what: &'static str,
-        /// The value given.
-        value: u64,
-    },
-    /// A map space that this operation cannot take (`XENMAPSPACE_*` value).
-    SpaceNotAllowed(u32),
+    /// The library refused the arguments; nothing reached Xen.
+    Invalid(Invalid),
+}
+
+/// Why the library refused a call before issuing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Invalid {
+    /// A batch's `idxs` and `gfns` differ in length.
+    GfnsLength,
+    /// A batch's `errs` differs in length from its `idxs`.
+    ErrsLength,
+    /// A frame list holds fewer entries than `nr_frames`.
+    FrameListTooShort,
+    /// A mapping request with no frames (the size query has its own function).
+    EmptyFrameList,
+    /// More frames than the 32-bit `nr_frames` field holds.
+    TooManyFrames,
+    /// More extents than Xen takes in one call (`UINT_MAX >> 6`).
+    TooManyExtents,
+    /// An extent order no allocator could honour (`PAGE_SHIFT + order` must stay below 64).
+    ExtentOrder,
+    /// A map space that does not fit the batch's 16-bit field.
+    BatchSpace,
+    /// `gmfn_range` through the single-page call (use `add_to_physmap_range`).
+    RangeSpace,
+}
+
+impl Invalid {
+    /// What was wrong, in words.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Invalid::GfnsLength => "idxs and gfns must have one length",
+            Invalid::ErrsLength => "errs must be as long as idxs",
+            Invalid::FrameListTooShort => "the frame list is shorter than nr_frames",
+            Invalid::EmptyFrameList => "no frames asked for (use the size query)",
+            Invalid::TooManyFrames => "more frames than nr_frames can count",
+            Invalid::TooManyExtents => "more extents than Xen takes in one call",
+            Invalid::ExtentOrder => "extent order out of range",
+            Invalid::BatchSpace => "map space does not fit the batch's 16-bit field",
+            Invalid::RangeSpace => "gmfn_range needs add_to_physmap_range",
+        }
+    }
 }
 
 impl From<XenError> for Error {
@@ -173,12 +193,18 @@ impl From<XenError> for Error {
     }
 }
 
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::Invalid(e)
+    }
+}
+
 impl Error {
     /// The Xen errno behind this error, if Xen produced it.
     pub const fn xen(self) -> Option<XenError> {
         match self {
             Error::Xen(e) => Some(e),
-            _ => None,
+            Error::Invalid(_) => None,
         }
     }
 
@@ -186,7 +212,7 @@ impl Error {
     pub const fn errno(self) -> i32 {
         match self {
             Error::Xen(e) => e.errno(),
-            _ => XenError::Inval.errno(),
+            Error::Invalid(_) => XenError::Inval.errno(),
         }
     }
 }
@@ -195,16 +221,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Xen(e) => e.fmt(f),
-            Error::LengthMismatch { what, expected, found } => {
-                write!(f, "{what} must have one length: {expected} and {found}")
-            }
-            Error::BufferTooShort { needed, len } => {
-                write!(f, "frame list holds {len} entries, {needed} needed")
-            }
-            Error::EmptyRequest => f.write_str("no frames asked for (use the size query)"),
-            Error::ExtentOrderOutOfRange(o) => write!(f, "extent order {o} is out of range"),
-            Error::OutOfRange { what, value } => write!(f, "{what} {value:#x} does not fit Xen's field"),
-            Error::SpaceNotAllowed(s) => write!(f, "map space {s} is not allowed here"),
+            Error::Invalid(i) => f.write_str(i.message()),
         }
     }
 }

@@ -29,7 +29,7 @@ pub mod hypercall;
 mod ops;
 pub mod types;
 
-pub use error::{Error, XenError};
+pub use error::{Error, Invalid, XenError};
 pub use hypercall::Hypercall;
 pub use ops::{Xen, BATCH_MAX_ENTRIES};
 pub use types::{

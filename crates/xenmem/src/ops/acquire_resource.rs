@@ -22,7 +22,7 @@
 
 use super::{handle_mut, Xen};
 use crate::abi::{self, XenMemAcquireResource};
-use crate::error::{Error, XenError};
+use crate::error::{Error, Invalid, XenError};
 use crate::hypercall::Hypercall;
 use crate::types::{DomId, Gfn, ResourceType};
 
@@ -57,8 +57,8 @@ impl<H: Hypercall> Xen<H> {
     ///
     /// # Errors
     ///
-    /// [`Error::EmptyRequest`] for an empty list (a size query has its own function),
-    /// [`Error::OutOfRange`] for a list longer than `u32::MAX`; otherwise Xen's errno.
+    /// [`Invalid::EmptyFrameList`] for an empty list (a size query has its own function),
+    /// [`Invalid::TooManyFrames`] for a list longer than `u32::MAX`; otherwise Xen's errno.
     pub fn acquire_resource(
         &self,
         domid: DomId,
@@ -68,10 +68,9 @@ impl<H: Hypercall> Xen<H> {
         frame_list: &mut [Gfn],
     ) -> Result<(), Error> {
         if frame_list.is_empty() {
-            return Err(Error::EmptyRequest);
+            return Err(Error::Invalid(Invalid::EmptyFrameList));
         }
-        let nr = u32::try_from(frame_list.len())
-            .map_err(|_| Error::OutOfRange { what: "nr_frames", value: frame_list.len() as u64 })?;
+        let nr = u32::try_from(frame_list.len()).map_err(|_| Error::Invalid(Invalid::TooManyFrames))?;
         self.acquire_resource_raw(domid, ty, id, frame, nr, Some(frame_list)).map(drop)
     }
 
@@ -89,7 +88,7 @@ impl<H: Hypercall> Xen<H> {
     ///
     /// # Errors
     ///
-    /// [`Error::BufferTooShort`] before any hypercall; otherwise Xen's errno.
+    /// [`Invalid::FrameListTooShort`] before any hypercall; otherwise Xen's errno.
     pub fn acquire_resource_raw(
         &self,
         domid: DomId,
@@ -101,7 +100,7 @@ impl<H: Hypercall> Xen<H> {
     ) -> Result<u32, Error> {
         let list = match frame_list {
             Some(l) if l.len() < nr_frames as usize => {
-                return Err(Error::BufferTooShort { needed: nr_frames as u64, len: l.len() })
+                return Err(Error::Invalid(Invalid::FrameListTooShort))
             }
             Some(l) => handle_mut(l),
             None => 0,
@@ -126,7 +125,7 @@ impl<H: Hypercall> Xen<H> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use crate::{DomId, Error, Gfn, ResourceType, Xen, XenError};
+    use crate::{DomId, Error, Gfn, Invalid, ResourceType, Xen, XenError};
 
     #[test]
     fn size_query_sends_zero_frames_and_null_list() {
@@ -159,12 +158,12 @@ mod tests {
         );
         assert_eq!(
             xen.acquire_resource(DomId(1), ResourceType::GrantTable, 0, 0, &mut []),
-            Err(Error::EmptyRequest)
+            Err(Error::Invalid(Invalid::EmptyFrameList))
         );
         let mut two = [Gfn(0); 2];
         assert_eq!(
             xen.acquire_resource_raw(DomId(1), ResourceType::GrantTable, 0, 0, 3, Some(&mut two)),
-            Err(Error::BufferTooShort { needed: 3, len: 2 })
+            Err(Error::Invalid(Invalid::FrameListTooShort))
         );
         assert_eq!(xen.backend().calls().len(), 1);
         // An unknown type and a non-zero nr_frames with a null list go to Xen as given.

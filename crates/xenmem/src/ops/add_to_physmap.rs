@@ -16,7 +16,7 @@
 
 use super::Xen;
 use crate::abi::{self, XenAddToPhysmap};
-use crate::error::{Error, XenError};
+use crate::error::{Error, Invalid, XenError};
 use crate::hypercall::Hypercall;
 use crate::types::{DomId, Gfn, MapSpace};
 
@@ -35,11 +35,11 @@ impl<H: Hypercall> Xen<H> {
     ///
     /// # Errors
     ///
-    /// [`Error::SpaceNotAllowed`] for `gmfn_range` (use [`Xen::add_to_physmap_range`]);
+    /// [`Invalid::RangeSpace`] for `gmfn_range` (use [`Xen::add_to_physmap_range`]);
     /// otherwise Xen's errno, as listed in this module's documentation.
     pub fn add_to_physmap(&self, domid: DomId, space: MapSpace, idx: u64, gfn: Gfn) -> Result<(), Error> {
         if space == MapSpace::GmfnRange {
-            return Err(Error::SpaceNotAllowed(space.raw()));
+            return Err(Error::Invalid(Invalid::RangeSpace));
         }
         self.add_to_physmap_raw(XenAddToPhysmap {
             domid: domid.raw(),
@@ -90,7 +90,7 @@ impl<H: Hypercall> Xen<H> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use crate::{abi, DomId, Error, Gfn, GrantFrame, MapSpace, Xen, XenError};
+    use crate::{DomId, Error, Gfn, GrantFrame, Invalid, MapSpace, Xen, XenError};
 
     #[test]
     fn marshals_struct_exactly() {
@@ -124,7 +124,7 @@ mod tests {
         );
         assert_eq!(
             xen.add_to_physmap(DomId(1), MapSpace::GmfnRange, 0, Gfn(1)),
-            Err(Error::SpaceNotAllowed(abi::XENMAPSPACE_GMFN_RANGE))
+            Err(Error::Invalid(Invalid::RangeSpace))
         );
         assert_eq!(xen.backend().calls().len(), 1);
         // An unknown space goes to Xen as given (Xen answers; the library does not guess).

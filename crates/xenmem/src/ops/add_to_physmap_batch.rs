@@ -25,7 +25,7 @@
 
 use super::{handle, handle_mut, Xen};
 use crate::abi::{self, XenAddToPhysmapBatch};
-use crate::error::{Error, XenError};
+use crate::error::{Error, Invalid, XenError};
 use crate::hypercall::Hypercall;
 use crate::types::{DomId, EntryStatus, Gfn, MapSpace};
 
@@ -55,8 +55,8 @@ impl<H: Hypercall> Xen<H> {
     ///
     /// # Errors
     ///
-    /// [`Error::LengthMismatch`] if the three slices differ in length,
-    /// [`Error::OutOfRange`] for a space that does not fit 16 bits, and Xen's errno for the
+    /// [`Invalid::GfnsLength`] / [`Invalid::ErrsLength`] if the three slices differ in
+    /// length, [`Invalid::BatchSpace`] for a space that does not fit 16 bits, and Xen's errno for the
     /// whole call (see the module documentation). Per-entry failures are not errors here.
     pub fn add_to_physmap_batch(
         &self,
@@ -67,47 +67,7 @@ impl<H: Hypercall> Xen<H> {
         gfns: &[Gfn],
         errs: &mut [EntryStatus],
     ) -> Result<(), Error> {
-        if idxs.len() != gfns.len() {
-            return Err(Error::LengthMismatch {
-                what: "idxs and gfns",
-                expected: idxs.len(),
-                found: gfns.len(),
-            });
-        }
-        if idxs.len() != errs.len() {
-            return Err(Error::LengthMismatch {
-                what: "idxs and errs",
-                expected: idxs.len(),
-                found: errs.len(),
-            });
-        }
-        let space = u16::try_from(space.raw())
-            .map_err(|_| Error::OutOfRange { what: "batch map space", value: space.raw() as u64 })?;
-        errs.fill(EntryStatus::NOT_DONE);
-        let mut start = 0;
-        loop {
-            let end = idxs.len().min(start + BATCH_MAX_ENTRIES);
-            let (i, g, e) = (&idxs[start..end], &gfns[start..end], &mut errs[start..end]);
-            let mut arg = XenAddToPhysmapBatch {
-                domid: domid.raw(),
-                space,
-                // `end - start <= BATCH_MAX_ENTRIES`, so this cannot truncate.
-                size: (end - start) as u16,
-                foreign_domid: foreign.raw(),
-                idxs: handle(i),
-                gpfns: handle(g),
-                errs: handle_mut(e),
-            };
-            // SAFETY: `arg` is live; idxs and gpfns point to `size` readable entries and errs
-            // to `size` writable `int`s (EntryStatus is a transparent i32), all borrowed for
-            // the whole call.
-            let rc = unsafe { self.memory_op(abi::XENMEM_ADD_TO_PHYSMAP_BATCH, &mut arg) };
-            XenError::check(rc).map_err(Error::Xen)?;
-            start = end;
-            if start >= idxs.len() {
-                return Ok(());
-            }
-        }
+        self.batch(domid, space, foreign, idxs, gfns, errs)
     }
 
     /// Maps `foreign_gfns[i]` of domain `foreign` at `gfns[i]` of `domid`: the batch form
@@ -124,20 +84,59 @@ impl<H: Hypercall> Xen<H> {
         gfns: &[Gfn],
         errs: &mut [EntryStatus],
     ) -> Result<(), Error> {
-        let idxs = zerocopy::IntoBytes::as_bytes(foreign_gfns);
-        // Gfn is a transparent u64, so its slice is a `xen_ulong_t` array as it stands.
-        let idxs: &[u64] = zerocopy::FromBytes::ref_from_bytes(idxs).map_err(|_| Error::OutOfRange {
-            what: "foreign gfn array alignment",
-            value: foreign_gfns.as_ptr() as u64,
-        })?;
-        self.add_to_physmap_batch(domid, MapSpace::GmfnForeign, foreign, idxs, gfns, errs)
+        self.batch(domid, MapSpace::GmfnForeign, foreign, foreign_gfns, gfns, errs)
+    }
+
+    /// The batch for any 8-byte index type (`xen_ulong_t` numbers or foreign GFNs).
+    fn batch<I: zerocopy::IntoBytes + zerocopy::Immutable>(
+        &self,
+        domid: DomId,
+        space: MapSpace,
+        foreign: DomId,
+        idxs: &[I],
+        gfns: &[Gfn],
+        errs: &mut [EntryStatus],
+    ) -> Result<(), Error> {
+        const { assert!(core::mem::size_of::<I>() == 8) };
+        if idxs.len() != gfns.len() {
+            return Err(Error::Invalid(Invalid::GfnsLength));
+        }
+        if idxs.len() != errs.len() {
+            return Err(Error::Invalid(Invalid::ErrsLength));
+        }
+        let space = u16::try_from(space.raw()).map_err(|_| Error::Invalid(Invalid::BatchSpace))?;
+        errs.fill(EntryStatus::NOT_DONE);
+        let mut start = 0;
+        loop {
+            let end = idxs.len().min(start + BATCH_MAX_ENTRIES);
+            let (i, g, e) = (&idxs[start..end], &gfns[start..end], &mut errs[start..end]);
+            let mut arg = XenAddToPhysmapBatch {
+                domid: domid.raw(),
+                space,
+                // `end - start <= BATCH_MAX_ENTRIES`, so this cannot truncate.
+                size: (end - start) as u16,
+                foreign_domid: foreign.raw(),
+                idxs: handle(i),
+                gpfns: handle(g),
+                errs: handle_mut(e),
+            };
+            // SAFETY: `arg` is live; idxs and gpfns point to `size` readable 8-byte entries
+            // (asserted above for I) and errs to `size` writable `int`s (EntryStatus is a
+            // transparent i32), all borrowed for the whole call.
+            let rc = unsafe { self.memory_op(abi::XENMEM_ADD_TO_PHYSMAP_BATCH, &mut arg) };
+            XenError::check(rc).map_err(Error::Xen)?;
+            start = end;
+            if start >= idxs.len() {
+                return Ok(());
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use crate::{DomId, EntryStatus, Error, Gfn, MapSpace, Xen, XenError};
+    use crate::{DomId, EntryStatus, Error, Gfn, Invalid, MapSpace, Xen, XenError};
 
     fn ints(b: &[u8]) -> Vec<i32> {
         b.chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()
@@ -194,15 +193,15 @@ mod tests {
         let mut errs = [EntryStatus::OK; 2];
         assert!(matches!(
             xen.add_to_physmap_batch(DomId::SELF, MapSpace::Gmfn, DomId(0), &[1, 2], &[Gfn(1)], &mut errs),
-            Err(Error::LengthMismatch { expected: 2, found: 1, .. })
+            Err(Error::Invalid(Invalid::GfnsLength))
         ));
         assert!(matches!(
             xen.add_to_physmap_batch(DomId::SELF, MapSpace::Gmfn, DomId(0), &[1], &[Gfn(1)], &mut errs),
-            Err(Error::LengthMismatch { expected: 1, found: 2, .. })
+            Err(Error::Invalid(Invalid::ErrsLength))
         ));
         assert_eq!(
             xen.add_to_physmap_batch(DomId::SELF, MapSpace::Other(0x1_0000), DomId(0), &[], &[], &mut []),
-            Err(Error::OutOfRange { what: "batch map space", value: 0x1_0000 })
+            Err(Error::Invalid(Invalid::BatchSpace))
         );
         assert!(xen.backend().calls().is_empty());
         // The statuses were not touched by a refused call.

@@ -20,7 +20,7 @@
 
 use super::{handle_mut, Xen};
 use crate::abi::{self, XenMemoryReservation};
-use crate::error::{Error, XenError};
+use crate::error::{Error, Invalid, XenError};
 use crate::hypercall::Hypercall;
 use crate::types::{DomId, Gfn, MemFlags, MAX_ABI_EXTENT_ORDER};
 
@@ -41,7 +41,7 @@ impl<H: Hypercall> Xen<H> {
     ///
     /// # Errors
     ///
-    /// [`Error::ExtentOrderOutOfRange`] before any hypercall; Xen itself reports failures as
+    /// [`Invalid::ExtentOrder`] before any hypercall; Xen itself reports failures as
     /// a short count, so an [`Error::Xen`] comes only from a backend (e.g. a faulting ioctl).
     pub fn populate_physmap(
         &self,
@@ -82,7 +82,7 @@ impl<H: Hypercall> Xen<H> {
         len: usize,
     ) -> Result<usize, Error> {
         if extent_order > MAX_ABI_EXTENT_ORDER {
-            return Err(Error::ExtentOrderOutOfRange(extent_order));
+            return Err(Error::Invalid(Invalid::ExtentOrder));
         }
         let mut done = 0;
         while done < len {
@@ -114,7 +114,7 @@ impl<H: Hypercall> Xen<H> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use crate::{DomId, Error, Gfn, MemFlags, Mfn, Xen, XenError};
+    use crate::{DomId, Error, Gfn, Invalid, MemFlags, Mfn, Xen, XenError};
 
     #[test]
     fn marshals_reservation_and_returns_count() {
@@ -157,7 +157,7 @@ mod tests {
         let mut gfns = [Gfn(1)];
         assert_eq!(
             xen.populate_physmap(DomId::SELF, 52, MemFlags::empty(), &mut gfns),
-            Err(Error::ExtentOrderOutOfRange(52))
+            Err(Error::Invalid(Invalid::ExtentOrder))
         );
         assert_eq!(xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut []), Ok(0));
         assert!(xen.backend().calls().is_empty());

@@ -15,7 +15,7 @@
 
 use super::{handle, handle_mut, Xen};
 use crate::abi;
-use crate::error::{Error, XenError};
+use crate::error::{Error, Invalid, XenError};
 use crate::hypercall::Hypercall;
 use crate::types::{DomId, Gfn, MemFlags, Mfn, MAX_ABI_EXTENT_ORDER};
 
@@ -32,7 +32,7 @@ impl<H: Hypercall> Xen<H> {
     ///
     /// # Errors
     ///
-    /// [`Error::ExtentOrderOutOfRange`], [`Error::OutOfRange`] past Xen's per-call limit
+    /// [`Invalid::ExtentOrder`], [`Invalid::TooManyExtents`] past Xen's per-call limit
     /// ([`abi::MEMOP_MAX_EXTENTS`]); Xen itself answers with a short count.
     pub fn increase_reservation(
         &self,
@@ -42,10 +42,10 @@ impl<H: Hypercall> Xen<H> {
         nr_extents: u64,
     ) -> Result<u64, Error> {
         if extent_order > MAX_ABI_EXTENT_ORDER {
-            return Err(Error::ExtentOrderOutOfRange(extent_order));
+            return Err(Error::Invalid(Invalid::ExtentOrder));
         }
         if nr_extents > abi::MEMOP_MAX_EXTENTS {
-            return Err(Error::OutOfRange { what: "nr_extents", value: nr_extents });
+            return Err(Error::Invalid(Invalid::TooManyExtents));
         }
         if nr_extents == 0 {
             return Ok(0);
@@ -102,7 +102,7 @@ impl<H: Hypercall> Xen<H> {
     ///
     /// # Errors
     ///
-    /// [`Error::ExtentOrderOutOfRange`]; Xen itself answers with a short count.
+    /// [`Invalid::ExtentOrder`]; Xen itself answers with a short count.
     pub fn decrease_reservation(
         &self,
         domid: DomId,
@@ -180,7 +180,7 @@ impl<H: Hypercall> Xen<H> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use crate::{abi, DomId, Error, Gfn, MemFlags, Mfn, Xen, XenError};
+    use crate::{abi, DomId, Error, Gfn, Invalid, MemFlags, Mfn, Xen, XenError};
 
     #[test]
     fn queries_pass_a_domid_pointer_and_keep_wide_values() {
@@ -219,11 +219,11 @@ mod tests {
         assert_eq!(xen.increase_reservation(DomId::SELF, 0, MemFlags::empty(), 0), Ok(0));
         assert_eq!(
             xen.increase_reservation(DomId::SELF, 0, MemFlags::empty(), abi::MEMOP_MAX_EXTENTS + 1),
-            Err(Error::OutOfRange { what: "nr_extents", value: abi::MEMOP_MAX_EXTENTS + 1 })
+            Err(Error::Invalid(Invalid::TooManyExtents))
         );
         assert_eq!(
             xen.increase_reservation(DomId::SELF, 60, MemFlags::empty(), 1),
-            Err(Error::ExtentOrderOutOfRange(60))
+            Err(Error::Invalid(Invalid::ExtentOrder))
         );
         assert!(xen.backend().calls().is_empty());
     }
