@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Boots the real Xen 4.17 hypervisor (Debian's xen-hypervisor-4.17-amd64) under QEMU (TCG) with
+# the freestanding guest kernel of guest/x86_64 as a PVH dom0, and collects the conformance
+# suite's lines.
+#
+# Outputs (under out/, gitignored):
+#   out/real-xen-x86_64.log    the whole serial console (Xen's messages and the kernel's)
+#   out/real-xen-x86_64.lines  the suite's lines only, one per line, exactly as it wrote them
+#
+# Exit status: 0 when the kernel reached `conformance-done`, non-zero otherwise (the tail of
+# the log is printed then). Needs root for apt-get, and nothing else; safe to re-run.
+#
+# Environment: BOOT_TIMEOUT (seconds, default 120), QEMU (default qemu-system-x86_64).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out="$repo/out"
+pkgs="$out/xen-pkgs"
+log="$out/real-xen-x86_64.log"
+lines="$out/real-xen-x86_64.lines"
+timeout_s=${BOOT_TIMEOUT:-120}
+qemu=${QEMU:-qemu-system-x86_64}
+mkdir -p "$pkgs"
+
+# --- tools ---------------------------------------------------------------------------------
+need=()
+command -v "$qemu" >/dev/null || need+=(qemu-system-x86)
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+if ((${#need[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    # Only refresh the package lists when they are missing or an install fails without it.
+    if ! apt-get install -y --no-install-recommends "${need[@]}"; then
+        apt-get update
+        apt-get install -y --no-install-recommends "${need[@]}"
+    fi
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install a stable Rust toolchain" >&2; exit 2; }
+
+# --- the hypervisor --------------------------------------------------------------------------
+# Downloaded, never installed: dpkg-deb -x unpacks the files without running the package's
+# hooks (which would try to set up a bootloader).
+xen="$pkgs/xen"
+if [[ ! -s $xen ]]; then
+    deb=$(ls "$pkgs"/xen-hypervisor-4.17-amd64_*.deb 2>/dev/null | head -n1 || true)
+    if [[ -z $deb ]]; then
+        # As root apt would hand the download to its unprivileged _apt user, which cannot
+        # write into this directory; download as root instead.
+        get() { (cd "$pkgs" && apt-get -o APT::Sandbox::User=root download xen-hypervisor-4.17-amd64); }
+        if ! get; then
+            apt-get update
+            get
+        fi
+        deb=$(ls "$pkgs"/xen-hypervisor-4.17-amd64_*.deb | head -n1)
+    fi
+    rm -rf "$pkgs/root"
+    dpkg-deb -x "$deb" "$pkgs/root"
+    gz=$(ls "$pkgs"/root/boot/xen-4.17-amd64.gz)
+    # QEMU's -kernel loads the multiboot ELF, not the gzip.
+    gunzip -c "$gz" >"$xen.tmp"
+    mv "$xen.tmp" "$xen"
+fi
+
+# --- the kernel ------------------------------------------------------------------------------
+(cd "$repo/guest/x86_64" && cargo build --release --quiet)
+kernel="$repo/guest/x86_64/target/x86_64-unknown-linux-gnu/release/xenmem-guest-x86_64"
+
+# --- boot --------------------------------------------------------------------------------------
+# q35 + amd-iommu + -cpu max: a PVH dom0 needs HAP and an IOMMU. The kernel ends with
+# SCHEDOP_shutdown(reboot), which -no-reboot turns into QEMU exiting.
+start=$EPOCHREALTIME
+set +e
+timeout "$timeout_s" "$qemu" -nographic -no-reboot -machine q35 -cpu max -device amd-iommu \
+    -m 512 -monitor none -serial stdio -display none \
+    -kernel "$xen" -initrd "$kernel" \
+    -append "console=com1 dom0=pvh dom0_mem=64M loglvl=all guest_loglvl=all" \
+    </dev/null >"$log" 2>&1
+rc=$?
+set -e
+end=$EPOCHREALTIME
+awk -v s="$start" -v e="$end" -v rc="$rc" 'BEGIN { printf "boot to exit: %.2f s (qemu exit status %d)\n", e - s, rc }' 
+
+# --- the suite's lines ----------------------------------------------------------------------
+# Serial lines end in CR LF. Xen prints the hardware domain's console_io bytes as they are,
+# so suite lines start with the kernel's tag "xenmem: "; the optional "(XEN) "/"(d0) " prefix
+# is accepted too in case a Xen build adds one.
+tr -d '\r' <"$log" | sed -nE 's/^(\((XEN|d[0-9]+)\) )?xenmem: //p' >"$lines"
+echo "suite lines: $(wc -l <"$lines") -> $lines"
+
+if ! grep -q 'xenmem-guest: conformance-done' "$log"; then
+    echo "FAILED: the kernel did not reach conformance-done; last lines of $log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+fi
+grep -a 'xenmem-guest: conformance-done' "$log" | tr -d '\r' | sed -nE 's/^.*(xenmem-guest: )/\1/p'
