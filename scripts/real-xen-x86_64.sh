@@ -61,8 +61,10 @@ if [[ ! -s $xen ]]; then
 fi
 
 # --- the kernel ------------------------------------------------------------------------------
+# The kernel's own workspace and target dir (a caller's CARGO_TARGET_DIR would move the ELF).
+export CARGO_TARGET_DIR="$repo/guest/x86_64/target"
 (cd "$repo/guest/x86_64" && cargo build --release --quiet)
-kernel="$repo/guest/x86_64/target/x86_64-unknown-linux-gnu/release/xenmem-guest-x86_64"
+kernel="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/xenmem-guest-x86_64"
 
 # --- boot --------------------------------------------------------------------------------------
 # q35 + amd-iommu + -cpu max: a PVH dom0 needs HAP and an IOMMU. The kernel ends with

@@ -7,6 +7,10 @@
 //! frames into a hole of the physmap (e.g. gfn 0x30000) and reads them back through this
 //! map, so every gfn below 4 GiB must be reachable without creating mappings at run time.
 //! Caching is write-back everywhere; the kernel never touches device memory.
+//!
+//! No IDT: interrupts stay disabled as Xen entered us, so nothing can land on the stack's red
+//! zone (the host target's code assumes one), and an exception triple-faults the vCPU, which
+//! Xen treats as a crash of dom0 and answers by rebooting the machine (QEMU exits).
 
 use core::arch::global_asm;
 

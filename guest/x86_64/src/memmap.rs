@@ -78,7 +78,7 @@ impl MemoryMap {
             .map(Region::end)
             .max()?;
         let mut start = ram_end.checked_next_multiple_of(align)?;
-        // Each pass moves past one overlapping region, so the loop ends within len+1 passes.
+        // Each pass either succeeds or moves past one more region: one pass per region, plus one.
         for _ in 0..=self.len {
             let end = start.checked_add(len)?;
             if end > MAPPED_END {
