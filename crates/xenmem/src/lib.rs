@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+pub mod domctl;
 pub mod error;
 pub mod hypercall;
 mod ops;

@@ -12,6 +12,7 @@
 //! that hands them to Xen (`crate::hypercall`).
 
 mod constants;
+pub mod domctl;
 mod structs;
 
 pub use constants::*;

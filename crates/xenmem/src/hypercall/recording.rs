@@ -31,6 +31,8 @@ pub(crate) struct Reply {
     pub pfns: Vec<u64>,
     /// A value to store in acquire_resource's `nr_frames` (the size query's answer).
     pub nr_frames: Option<u32>,
+    /// domctl: bytes to write over the 144-byte struct.
+    pub domctl: Option<Vec<u8>>,
 }
 
 pub(crate) struct Recorder<F> {
@@ -83,7 +85,20 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 // frame_list[] and nr_frames, which are Xen's outputs of those sub-ops.
 unsafe impl<F: FnMut(&Seen) -> Reply> Hypercall for Recorder<F> {
     unsafe fn hypercall(&self, op: u32, args: [u64; 5]) -> i64 {
-        assert_eq!(op, abi::HYPERVISOR_MEMORY_OP, "the library only issues memory_op");
+        if op == abi::HYPERVISOR_DOMCTL {
+            // SAFETY: the domctl wrappers pass a live 144-byte xen_domctl.
+            let arg = unsafe { read(args[0], 144) };
+            let seen = Seen { op, args, arg, arrays: Vec::new() };
+            let reply = (self.reply.borrow_mut())(&seen);
+            self.seen.borrow_mut().push(seen);
+            if let Some(bytes) = &reply.domctl {
+                assert_eq!(bytes.len(), 144);
+                // SAFETY: the same live struct, written within its 144 bytes.
+                unsafe { write(args[0], bytes) };
+            }
+            return reply.rc;
+        }
+        assert_eq!(op, abi::HYPERVISOR_MEMORY_OP, "the library issues memory_op and domctl only");
         let cmd = (args[0] & abi::MEMOP_CMD_MASK) as u32;
         let p = args[1];
         let size = match cmd {

@@ -10,6 +10,7 @@ use crate::hypercall::Hypercall;
 mod acquire_resource;
 mod add_to_physmap;
 mod add_to_physmap_batch;
+mod domctl;
 mod populate_physmap;
 mod remove_from_physmap;
 mod reservation;

@@ -1,0 +1,183 @@
+//! The few `domctl` commands a toolstack needs to create a second domain (Xen 4.17,
+//! `XEN_DOMCTL_INTERFACE_VERSION` 0x15, `xen/include/public/domctl.h`). domctl is the
+//! control domain's hypercall; the conformance suite uses it to build a target domain on real
+//! Xen and on the model alike. Offsets were checked against Debian's libxen-dev 4.17 headers.
+
+use core::mem::{offset_of, size_of};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// `XEN_DOMCTL_INTERFACE_VERSION` of Xen 4.17: Xen refuses any other with `-EACCES`.
+pub const XEN_DOMCTL_INTERFACE_VERSION: u32 = 0x15;
+
+/// `XEN_DOMCTL_createdomain`.
+pub const XEN_DOMCTL_CREATEDOMAIN: u32 = 1;
+/// `XEN_DOMCTL_destroydomain`.
+pub const XEN_DOMCTL_DESTROYDOMAIN: u32 = 2;
+/// `XEN_DOMCTL_pausedomain`.
+pub const XEN_DOMCTL_PAUSEDOMAIN: u32 = 3;
+/// `XEN_DOMCTL_unpausedomain`.
+pub const XEN_DOMCTL_UNPAUSEDOMAIN: u32 = 4;
+/// `XEN_DOMCTL_getdomaininfo`.
+pub const XEN_DOMCTL_GETDOMAININFO: u32 = 5;
+/// `XEN_DOMCTL_max_mem`.
+pub const XEN_DOMCTL_MAX_MEM: u32 = 11;
+/// `XEN_DOMCTL_max_vcpus`.
+pub const XEN_DOMCTL_MAX_VCPUS: u32 = 15;
+/// `XEN_DOMCTL_gethvmcontext`.
+pub const XEN_DOMCTL_GETHVMCONTEXT: u32 = 33;
+/// `XEN_DOMCTL_sethvmcontext`.
+pub const XEN_DOMCTL_SETHVMCONTEXT: u32 = 34;
+
+/// createdomain flags (`XEN_DOMCTL_CDF_*`).
+pub const XEN_DOMCTL_CDF_HVM: u32 = 1 << 0;
+/// Hardware-assisted paging.
+pub const XEN_DOMCTL_CDF_HAP: u32 = 1 << 1;
+/// The domain has an IOMMU context.
+pub const XEN_DOMCTL_CDF_IOMMU: u32 = 1 << 5;
+/// x86 emulation flag: the local APIC only (a PVH domain).
+pub const XEN_X86_EMU_LAPIC: u32 = 1 << 0;
+/// grant_opts: grant-table version 1.
+pub const XEN_DOMCTL_GRANT_VERSION_1: u32 = 1;
+
+/// getdomaininfo flags (`XEN_DOMINF_*`).
+pub const XEN_DOMINF_DYING: u32 = 1 << 0;
+/// The domain is HVM (or PVH).
+pub const XEN_DOMINF_HVM_GUEST: u32 = 1 << 1;
+/// The domain has shut down (the reason is in bits 16..23).
+pub const XEN_DOMINF_SHUTDOWN: u32 = 1 << 2;
+/// The domain is paused.
+pub const XEN_DOMINF_PAUSED: u32 = 1 << 3;
+/// The domain uses hardware-assisted paging.
+pub const XEN_DOMINF_HAP: u32 = 1 << 8;
+
+/// `struct xen_domctl`: a 16-byte header and a 128-byte union of command bodies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct XenDomctl {
+    /// `XEN_DOMCTL_*`.
+    pub cmd: u32,
+    /// Must be [`XEN_DOMCTL_INTERFACE_VERSION`].
+    pub interface_version: u32,
+    /// Target domain (IN); the new domain's id after createdomain (OUT).
+    pub domain: u16,
+    /// Padding of the C struct.
+    pub _pad: [u16; 3],
+    /// The command's body (see the `Domctl*` structs), 8-aligned.
+    pub u: [u64; 16],
+}
+
+impl XenDomctl {
+    /// A domctl for `cmd` on `domain` with a zeroed body.
+    pub const fn new(cmd: u32, domain: u16) -> Self {
+        XenDomctl { cmd, interface_version: XEN_DOMCTL_INTERFACE_VERSION, domain, _pad: [0; 3], u: [0; 16] }
+    }
+
+    /// The body as bytes.
+    pub fn body(&self) -> &[u8] {
+        self.u.as_bytes()
+    }
+
+    /// The body as bytes, to fill.
+    pub fn body_mut(&mut self) -> &mut [u8] {
+        self.u.as_mut_bytes()
+    }
+}
+
+/// `struct xen_domctl_createdomain` (x86 arch part: emulation and misc flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct DomctlCreateDomain {
+    /// XSM label (0 without XSM).
+    pub ssidref: u32,
+    /// The toolstack's handle (a UUID).
+    pub handle: [u8; 16],
+    /// `XEN_DOMCTL_CDF_*`.
+    pub flags: u32,
+    /// IOMMU options.
+    pub iommu_opts: u32,
+    /// vCPUs the domain may have.
+    pub max_vcpus: u32,
+    /// Highest event channel port.
+    pub max_evtchn_port: u32,
+    /// Grant-table frames the domain may grow to (-1: Xen's default).
+    pub max_grant_frames: i32,
+    /// Maptrack frames (-1: Xen's default).
+    pub max_maptrack_frames: i32,
+    /// Grant options: version in the low 4 bits (0 is refused).
+    pub grant_opts: u32,
+    /// Processor-trace buffer size in bytes.
+    pub vmtrace_size: u32,
+    /// CPU pool.
+    pub cpupool_id: u32,
+    /// x86: `XEN_X86_EMU_*`; Arm: GIC version and TEE type (same 8 bytes).
+    pub arch_emulation_flags: u32,
+    /// x86: misc flags.
+    pub arch_misc_flags: u32,
+}
+
+/// `struct xen_domctl_getdomaininfo`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct DomctlGetDomainInfo {
+    /// The domain found (the first with an id at or above the one asked).
+    pub domain: u16,
+    /// Padding of the C struct.
+    pub _pad0: u16,
+    /// `XEN_DOMINF_*`.
+    pub flags: u32,
+    /// Pages owned.
+    pub tot_pages: u64,
+    /// Page limit.
+    pub max_pages: u64,
+    /// Claimed, not yet allocated.
+    pub outstanding_pages: u64,
+    /// Shared pages.
+    pub shr_pages: u64,
+    /// Paged-out pages.
+    pub paged_pages: u64,
+    /// MFN of the shared-info page.
+    pub shared_info_frame: u64,
+    /// CPU time used (ns).
+    pub cpu_time: u64,
+    /// vCPUs online.
+    pub nr_online_vcpus: u32,
+    /// Highest vCPU id.
+    pub max_vcpu_id: u32,
+    /// XSM label.
+    pub ssidref: u32,
+    /// The toolstack's handle.
+    pub handle: [u8; 16],
+    /// CPU pool.
+    pub cpupool: u32,
+    /// Guest-physical address width.
+    pub gpaddr_bits: u8,
+    /// Padding of the C struct.
+    pub _pad1: [u8; 7],
+    /// The arch part of the creation config.
+    pub arch_config: [u32; 2],
+}
+
+const _: () = {
+    assert!(size_of::<XenDomctl>() == 144);
+    assert!(offset_of!(XenDomctl, interface_version) == 4);
+    assert!(offset_of!(XenDomctl, domain) == 8);
+    assert!(offset_of!(XenDomctl, u) == 16);
+    assert!(size_of::<DomctlCreateDomain>() == 64);
+    assert!(offset_of!(DomctlCreateDomain, handle) == 4);
+    assert!(offset_of!(DomctlCreateDomain, flags) == 20);
+    assert!(offset_of!(DomctlCreateDomain, max_vcpus) == 28);
+    assert!(offset_of!(DomctlCreateDomain, max_grant_frames) == 36);
+    assert!(offset_of!(DomctlCreateDomain, grant_opts) == 44);
+    assert!(offset_of!(DomctlCreateDomain, cpupool_id) == 52);
+    assert!(offset_of!(DomctlCreateDomain, arch_emulation_flags) == 56);
+    assert!(size_of::<DomctlGetDomainInfo>() == 112);
+    assert!(offset_of!(DomctlGetDomainInfo, flags) == 4);
+    assert!(offset_of!(DomctlGetDomainInfo, tot_pages) == 8);
+    assert!(offset_of!(DomctlGetDomainInfo, max_pages) == 16);
+    assert!(offset_of!(DomctlGetDomainInfo, shared_info_frame) == 48);
+    assert!(offset_of!(DomctlGetDomainInfo, nr_online_vcpus) == 64);
+    assert!(offset_of!(DomctlGetDomainInfo, handle) == 76);
+    assert!(offset_of!(DomctlGetDomainInfo, cpupool) == 92);
+    assert!(offset_of!(DomctlGetDomainInfo, gpaddr_bits) == 96);
+    assert!(offset_of!(DomctlGetDomainInfo, arch_config) == 104);
+};

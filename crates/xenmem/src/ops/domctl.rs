@@ -1,0 +1,179 @@
+//! The toolstack side: the `domctl` commands that create, size, inspect and destroy a domain
+//! (hypercall 36). Only the control domain may use them (Xen's default policy answers others
+//! with `-EPERM`); a wrong interface version is `-EACCES`. One hypercall each.
+//!
+//! These exist so that a guest acting as a toolstack (the conformance kernel, a Rust dom0)
+//! can make a domain to map from; they are not a full domctl binding.
+
+use super::Xen;
+use crate::abi::domctl::*;
+use crate::abi::HYPERVISOR_DOMCTL;
+use crate::error::{Error, XenError};
+use crate::hypercall::Hypercall;
+use crate::types::DomId;
+use zerocopy::{FromBytes, IntoBytes};
+
+impl<H: Hypercall> Xen<H> {
+    /// Issues any domctl; Xen may write results back into `op`.
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// use xenmem::abi::domctl::{XenDomctl, XEN_DOMCTL_PAUSEDOMAIN};
+    /// // SAFETY: pausedomain's body holds no guest handles.
+    /// unsafe { xen.domctl(&mut XenDomctl::new(XEN_DOMCTL_PAUSEDOMAIN, 1))? };
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// Every guest handle in `op`'s body (gethvmcontext's buffer, say) must be valid for the
+    /// accesses that command makes, for the whole call.
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub unsafe fn domctl(&self, op: &mut XenDomctl) -> Result<(), Error> {
+        // SAFETY: `op` is a live xen_domctl borrowed for the call; its handles are the
+        // caller's contract.
+        let rc =
+            unsafe { self.backend().hypercall(HYPERVISOR_DOMCTL, [op as *mut XenDomctl as u64, 0, 0, 0, 0]) };
+        XenError::check(rc).map(drop).map_err(Error::Xen)
+    }
+
+    /// A domctl built by this module, whose body holds no guest handles.
+    fn domctl_plain(&self, op: &mut XenDomctl) -> Result<(), Error> {
+        // SAFETY: createdomain, destroydomain, unpausedomain, max_mem, max_vcpus and
+        // getdomaininfo carry only values: Xen reads and writes the 144-byte struct alone.
+        unsafe { self.domctl(op) }
+    }
+
+    /// Creates a domain (`XEN_DOMCTL_createdomain`); `id` 0 lets Xen pick. Returns its id.
+    ///
+    /// ```
+    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// let domu = xen.create_domain(xenmem::DomId(0), &xenmem::domctl::pvh_domu(1, 32))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub fn create_domain(&self, id: DomId, cfg: &DomctlCreateDomain) -> Result<DomId, Error> {
+        let mut op = XenDomctl::new(XEN_DOMCTL_CREATEDOMAIN, id.raw());
+        op.body_mut()[..64].copy_from_slice(cfg.as_bytes());
+        self.domctl_plain(&mut op)?;
+        Ok(DomId(op.domain))
+    }
+
+    /// Destroys a domain. It stays dying while foreign mappings still hold its pages.
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub fn destroy_domain(&self, d: DomId) -> Result<(), Error> {
+        self.domctl_plain(&mut XenDomctl::new(XEN_DOMCTL_DESTROYDOMAIN, d.raw()))
+    }
+
+    /// Unpauses a domain (starts a new one).
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub fn unpause_domain(&self, d: DomId) -> Result<(), Error> {
+        self.domctl_plain(&mut XenDomctl::new(XEN_DOMCTL_UNPAUSEDOMAIN, d.raw()))
+    }
+
+    /// Sets a domain's memory limit in KiB (`max_pages = kib / 4`).
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub fn set_max_mem(&self, d: DomId, kib: u64) -> Result<(), Error> {
+        let mut op = XenDomctl::new(XEN_DOMCTL_MAX_MEM, d.raw());
+        op.u[0] = kib;
+        self.domctl_plain(&mut op)
+    }
+
+    /// Creates the domain's vCPUs (`XEN_DOMCTL_max_vcpus`).
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno.
+    pub fn set_max_vcpus(&self, d: DomId, n: u32) -> Result<(), Error> {
+        let mut op = XenDomctl::new(XEN_DOMCTL_MAX_VCPUS, d.raw());
+        op.body_mut()[..4].copy_from_slice(&n.to_le_bytes());
+        self.domctl_plain(&mut op)
+    }
+
+    /// Information on the first domain whose id is `d` or above (check its `domain` field).
+    ///
+    /// # Errors
+    ///
+    /// Xen's errno (`-ESRCH` when there is none).
+    pub fn domain_info(&self, d: DomId) -> Result<DomctlGetDomainInfo, Error> {
+        let mut op = XenDomctl::new(XEN_DOMCTL_GETDOMAININFO, d.raw());
+        self.domctl_plain(&mut op)?;
+        DomctlGetDomainInfo::read_from_prefix(op.body())
+            .map(|(v, _)| v)
+            .map_err(|_| Error::Xen(XenError::Fault))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use crate::{domctl::pvh_domu, DomId, Error, Xen, XenError};
+
+    fn u32s(v: &[u32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn createdomain_bytes_and_new_id() {
+        let xen = Xen::new(Recorder::new(|s: &Seen| {
+            let mut out = s.arg.clone();
+            out[8] = 7; // Xen writes the new domain's id into `domain`
+            Reply { rc: 0, domctl: Some(out), ..Reply::default() }
+        }));
+        assert_eq!(xen.create_domain(DomId(0), &pvh_domu(1, 32)), Ok(DomId(7)));
+        let c = &xen.backend().calls()[0];
+        assert_eq!(c.op, 36);
+        // cmd 1, interface 0x15, domain 0, padding.
+        assert_eq!(&c.arg[..16], &cat(&[&u32s(&[1, 0x15]), &[0; 8]])[..]);
+        // ssidref, handle[16], flags hvm|hap, iommu, vcpus 1, evtchn 1023, grant 32, maptrack
+        // 1024, grant_opts 1, vmtrace 0, cpupool 0, emulation LAPIC, misc 0.
+        let body = cat(&[&u32s(&[0]), &[0; 16], &u32s(&[3, 0, 1, 1023, 32, 1024, 1, 0, 0, 1, 0])]);
+        assert_eq!(&c.arg[16..80], &body[..]);
+        assert!(c.arg[80..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn max_mem_vcpus_and_info() {
+        let xen = Xen::new(Recorder::new(|s: &Seen| {
+            let mut out = s.arg.clone();
+            if s.arg[0] == 5 {
+                out[16] = 3; // domain found
+                out[24..32].copy_from_slice(&4u64.to_le_bytes()); // tot_pages
+                out[32..40].copy_from_slice(&256u64.to_le_bytes()); // max_pages
+            }
+            Reply { rc: 0, domctl: Some(out), ..Reply::default() }
+        }));
+        xen.set_max_mem(DomId(3), 1024).unwrap();
+        xen.set_max_vcpus(DomId(3), 2).unwrap();
+        let info = xen.domain_info(DomId(2)).unwrap();
+        assert_eq!((info.domain, info.tot_pages, info.max_pages), (3, 4, 256));
+        let c = xen.backend().calls();
+        assert_eq!(&c[0].arg[..10], &cat(&[&u32s(&[11, 0x15]), &[3, 0]])[..]);
+        assert_eq!(&c[0].arg[16..24], &1024u64.to_le_bytes());
+        assert_eq!(&c[1].arg[..4], &u32s(&[15])[..]);
+        assert_eq!(&c[1].arg[16..20], &u32s(&[2])[..]);
+        assert_eq!(&c[2].arg[..10], &cat(&[&u32s(&[5, 0x15]), &[2, 0]])[..]);
+    }
+
+    #[test]
+    fn errors_decode() {
+        let xen = Xen::new(Recorder::new(rc(-1)));
+        assert_eq!(xen.destroy_domain(DomId(1)), Err(Error::Xen(XenError::Perm)));
+        assert_eq!(&xen.backend().calls()[0].arg[..10], &cat(&[&u32s(&[2, 0x15]), &[1, 0]])[..]);
+    }
+}
