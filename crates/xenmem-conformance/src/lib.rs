@@ -28,7 +28,7 @@ pub trait Platform {
 }
 
 /// Facts about the machine that a case needs and that legitimately differ between runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Config {
     /// The caller's own numeric domain id.
     pub self_id: u16,
@@ -55,5 +55,19 @@ pub fn run_dom0<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Su
     let r = p.xen().add_to_physmap(xenmem::DomId::SELF, xenmem::MapSpace::SharedInfo, 0, cfg.scratch_gfn);
     let _ = writeln!(out, "obs add.shared_info add_to_physmap(DOMID_SELF,shared_info,0,scratch+0) -> {r:?}");
     s.observations += 1;
+    s
+}
+
+/// Runs the cases an unprivileged domain (a domU) can run, printing canonical lines to `out`.
+/// `cfg.self_id` is the domU's own id.
+pub fn run_domu<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Summary {
+    let mut s = Summary::default();
+    let r = p.xen().current_reservation(xenmem::DomId::SELF);
+    let _ = writeln!(out, "obs domu.current_reservation.self current_reservation(DOMID_SELF) -> {}", r.is_ok());
+    s.observations += 1;
+    let r = p.xen().current_reservation(xenmem::DomId(0));
+    let _ = writeln!(out, "obs domu.current_reservation.d0 current_reservation(d0) -> {r:?}");
+    s.observations += 1;
+    let _ = cfg;
     s
 }
