@@ -3,13 +3,40 @@
 //! be diffed line by line.
 //!
 //! no_std and allocation-free: the same code runs inside the freestanding guest kernel
-//! (`guest/x86_64`) and in a host test against `xenmem-sim`.
+//! (`guest/x86_64`) and on the host against `xenmem-sim`.
+//!
+//! # The canonical line
+//!
+//! `<case> <operation with its arguments> -> <result>`, where a result is `ok`, a count
+//! `n=4`, a value `=256`, Xen's errno by name (`-ESRCH`), a batch's per-entry statuses
+//! (`errs=[0,-EINVAL,-]`, `-` for an entry Xen never reached), or bytes read back through a
+//! mapping (`bytes=5a5a5a5a`). A refusal by the library itself, before any hypercall, is
+//! `lib:<reason>`.
+//!
+//! # Normalised values
+//!
+//! Some values legitimately differ between two machines. They are printed by relation, never
+//! dropped:
+//! - guest frames of the caller's scratch hole (which the platform picks from its memory
+//!   map) print as `s+N`, N pages from the hole's start;
+//! - the caller's own page counts (Xen sizes dom0 from the machine) print as `=self` when
+//!   two ways of asking agree, and as a difference (`+1`) after the suite changes them;
+//! - a highest mapped GFN prints relative to the scratch hole (`=s+N`) or as `below-s`;
+//! - an unlimited maximum reservation prints as `=unlimited`;
+//! - MFNs (PV callers only) print as `mfn#K`, K numbering distinct frames in order of
+//!   appearance, so "the same frame as before" survives the comparison.
 
 #![no_std]
 #![forbid(unsafe_code)]
 
+mod dom0;
+mod domu;
+mod report;
+
 use core::fmt::Write;
 use xenmem::{Gfn, Hypercall, Xen};
+
+pub use report::Run;
 
 /// What a run needs from the machine it runs on, beyond hypercalls.
 pub trait Platform {
@@ -35,7 +62,7 @@ pub struct Config {
     /// First GFN of a hole in the caller's physmap with room for [`Config::scratch_pages`]
     /// pages: cases map things there. Printed only relative to itself.
     pub scratch_gfn: Gfn,
-    /// Pages available from `scratch_gfn` on.
+    /// Pages available from `scratch_gfn` on (at least 512).
     pub scratch_pages: u64,
 }
 
@@ -46,28 +73,18 @@ pub struct Summary {
     pub observations: u32,
 }
 
-/// Runs the cases a privileged domain (dom0) can run, printing canonical lines to `out`.
+/// Runs the cases a privileged domain (dom0: control and hardware domain, translated) runs,
+/// printing canonical lines to `out`. It creates, uses and destroys one domU of its own.
 pub fn run_dom0<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Summary {
-    let mut s = Summary::default();
-    let r = p.xen().current_reservation(xenmem::DomId::SELF);
-    let _ = writeln!(out, "obs current_reservation.self current_reservation(DOMID_SELF) -> {}", r.is_ok());
-    s.observations += 1;
-    let r = p.xen().add_to_physmap(xenmem::DomId::SELF, xenmem::MapSpace::SharedInfo, 0, cfg.scratch_gfn);
-    let _ = writeln!(out, "obs add.shared_info add_to_physmap(DOMID_SELF,shared_info,0,scratch+0) -> {r:?}");
-    s.observations += 1;
-    s
+    let mut run = Run::new(p, cfg, out);
+    dom0::run(&mut run);
+    run.summary()
 }
 
 /// Runs the cases an unprivileged domain (a domU) can run, printing canonical lines to `out`.
 /// `cfg.self_id` is the domU's own id.
 pub fn run_domu<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Summary {
-    let mut s = Summary::default();
-    let r = p.xen().current_reservation(xenmem::DomId::SELF);
-    let _ = writeln!(out, "obs domu.current_reservation.self current_reservation(DOMID_SELF) -> {}", r.is_ok());
-    s.observations += 1;
-    let r = p.xen().current_reservation(xenmem::DomId(0));
-    let _ = writeln!(out, "obs domu.current_reservation.d0 current_reservation(d0) -> {r:?}");
-    s.observations += 1;
-    let _ = cfg;
-    s
+    let mut run = Run::new(p, cfg, out);
+    domu::run(&mut run);
+    run.summary()
 }

@@ -1,0 +1,553 @@
+//! The privileged cases: dom0 (control and hardware domain, translated) calls every operation
+//! on itself, on a domU it creates through domctl, and on ids that name nothing.
+//!
+//! Layout of the scratch hole (`s+N`): 0..=7 shared info, 8..=15 grant frames, 16..=31
+//! dom0's own populated and moved pages, 32..=63 foreign mappings of the domU, 64..=127
+//! acquired resource frames. The domU's gfns: 0x100.. small RAM, 0x400 an order-9 extent,
+//! 0x1000.. pages to map, 0x8000.. its own Xen pages.
+
+use crate::report::{Batch, D, N, R, V};
+use crate::{Platform, Run};
+use xenmem::abi::domctl::{DomctlGetDomainInfo, XEN_DOMINF_DYING, XEN_DOMINF_HAP, XEN_DOMINF_HVM_GUEST};
+use xenmem::abi::domctl::{XEN_DOMINF_PAUSED, XEN_DOMINF_SHUTDOWN};
+use xenmem::{DomId, EntryStatus, Error, Gfn, GrantFrame, MapSpace, MemFlags, ResourceType};
+
+/// The domU's memory limit: 4 MiB, 1024 pages.
+const DOMU_MAX_KIB: u64 = 4096;
+/// A pattern written through one mapping and read back through others.
+const PATTERN: [u8; 8] = [0x5a, 0xa5, 0x3c, 0xc3, 0x0f, 0xf0, 0x11, 0xee];
+/// Ids that name no domain.
+const NOBODY: DomId = DomId(100);
+
+pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
+    queries_self(r);
+    let Some(u) = create_domu(r) else { return };
+    populate(r, u);
+    reservations(r, u);
+    add_single(r, u);
+    remove(r, u);
+    batch(r, u);
+    foreign_data(r, u);
+    acquire(r, u);
+    teardown(r, u);
+}
+
+/// dom0's own counts, and the ids that are no domain.
+fn queries_self<P: Platform>(r: &mut Run<'_, P>) {
+    let by_self = r.xen().current_reservation(DomId::SELF);
+    r.obs("query.self", format_args!("current_reservation(SELF)"), R(by_self.map(drop)));
+    let by_id = r.xen().current_reservation(DomId(r.cfg().self_id));
+    let same = match (by_self, by_id) {
+        (Ok(a), Ok(b)) if a == b => "=SELF",
+        (Ok(_), Ok(_)) => "differs-from-SELF",
+        _ => "error",
+    };
+    r.obs("query.self", format_args!("current_reservation(own id)"), same);
+    let max = r.xen().maximum_reservation(DomId::SELF);
+    let rel = match (max, by_self) {
+        (Ok(m), _) if m == u32::MAX as u64 => "=unlimited",
+        (Ok(m), Ok(t)) if m == t => "=current",
+        (Ok(m), Ok(t)) if m > t => ">current",
+        (Ok(_), _) => "<current",
+        (Err(_), _) => "error",
+    };
+    r.obs("query.self", format_args!("maximum_reservation(SELF)"), rel);
+    let top = r.xen().maximum_gpfn(DomId::SELF);
+    let rel = top_rel(r, top);
+    r.obs("query.self", format_args!("maximum_gpfn(SELF)"), rel);
+    for d in [DomId::IO, DomId::XEN, DomId::COW, DomId::INVALID, DomId::IDLE, DomId(0x7fef), NOBODY] {
+        let v = r.xen().current_reservation(d);
+        r.obs("query.nobody", format_args!("current_reservation({})", D(d)), V(v));
+    }
+    let v = r.xen().maximum_reservation(NOBODY);
+    r.obs("query.nobody", format_args!("maximum_reservation({})", D(NOBODY)), V(v));
+    let v = r.xen().maximum_gpfn(NOBODY).map(|g| g.0);
+    r.obs("query.nobody", format_args!("maximum_gpfn({})", D(NOBODY)), V(v));
+}
+
+fn info_line(i: Result<DomctlGetDomainInfo, Error>, want: DomId) -> InfoLine {
+    InfoLine(i, want)
+}
+
+struct InfoLine(Result<DomctlGetDomainInfo, Error>, DomId);
+
+impl core::fmt::Display for InfoLine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.0 {
+            Err(e) => crate::report::ErrName(*e).fmt(f),
+            Ok(i) if i.domain != self.1.raw() => write!(f, "other-domain d{}", i.domain),
+            Ok(i) => {
+                write!(f, "tot={} max={} flags=", i.tot_pages, i.max_pages)?;
+                let names = [
+                    (XEN_DOMINF_DYING, "dying"),
+                    (XEN_DOMINF_HVM_GUEST, "hvm"),
+                    (XEN_DOMINF_SHUTDOWN, "shutdown"),
+                    (XEN_DOMINF_PAUSED, "paused"),
+                    (XEN_DOMINF_HAP, "hap"),
+                ];
+                let mut first = true;
+                for (bit, name) in names {
+                    if i.flags & bit != 0 {
+                        if !first {
+                            f.write_str(",")?;
+                        }
+                        f.write_str(name)?;
+                        first = false;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A PVH domU, built as a toolstack does: createdomain, max_vcpus, max_mem.
+fn create_domu<P: Platform>(r: &mut Run<'_, P>) -> Option<DomId> {
+    let created = r.xen().create_domain(DomId(0), &xenmem::domctl::pvh_domu(1, 32));
+    r.obs(
+        "domctl.create",
+        format_args!("createdomain(pvh, vcpus 1, grant frames 32)"),
+        match created {
+            Ok(d) => DomResult(Ok(d)),
+            Err(e) => DomResult(Err(e)),
+        },
+    );
+    let u = created.ok()?;
+    let v = r.xen().set_max_vcpus(u, 1);
+    r.obs("domctl.create", format_args!("max_vcpus(U, 1)"), R(v));
+    let v = r.xen().set_max_mem(u, DOMU_MAX_KIB);
+    r.obs("domctl.create", format_args!("max_mem(U, {DOMU_MAX_KIB} KiB)"), R(v));
+    let i = r.xen().domain_info(u);
+    r.obs("domctl.create", format_args!("getdomaininfo(U)"), info_line(i, u));
+    let v = r.xen().current_reservation(u);
+    r.obs("query.domu", format_args!("current_reservation(U)"), V(v));
+    let v = r.xen().maximum_reservation(u);
+    r.obs("query.domu", format_args!("maximum_reservation(U)"), V(v));
+    let v = r.xen().maximum_gpfn(u).map(|g| g.0);
+    r.obs("query.domu", format_args!("maximum_gpfn(U)"), V(v));
+    Some(u)
+}
+
+struct DomResult(Result<DomId, Error>);
+
+impl core::fmt::Display for DomResult {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Ok(d) => write!(f, "ok U={d}"),
+            Err(e) => crate::report::ErrName(e).fmt(f),
+        }
+    }
+}
+
+fn gfns<const K: usize>(first: u64) -> [Gfn; K] {
+    core::array::from_fn(|i| Gfn(first + i as u64))
+}
+
+/// populate_physmap from dom0: into the domU, into itself, past limits, with flags.
+fn populate<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let none = MemFlags::empty();
+    let mut four = gfns::<4>(0x100);
+    let n = r.xen().populate_physmap(u, 0, none, &mut four);
+    r.obs("populate.domu", format_args!("populate(U, order 0, 4 at 0x100)"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("populate.domu", format_args!("current_reservation(U)"), V(v));
+    let n = r.xen().populate_physmap(u, 0, none, &mut [Gfn(0x100)]);
+    r.obs("populate.occupied", format_args!("populate(U, order 0, 1 at 0x100 again)"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("populate.occupied", format_args!("current_reservation(U)"), V(v));
+    let v = r.xen().maximum_gpfn(u).map(|g| g.0);
+    r.obs("populate.domu", format_args!("maximum_gpfn(U)"), V(v));
+    let n = r.xen().populate_physmap(u, 9, none, &mut [Gfn(0x400)]);
+    r.obs("populate.order", format_args!("populate(U, order 9, 1 at 0x400)"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("populate.order", format_args!("current_reservation(U)"), V(v));
+    let n = r.xen().populate_physmap(u, 9, none, &mut [Gfn(0x600)]);
+    r.obs("populate.max_pages", format_args!("populate(U, order 9, 1 at 0x600) past max"), N(n));
+    let n = r.xen().populate_physmap(u, 19, none, &mut [Gfn(0x80000)]);
+    r.obs("populate.order", format_args!("populate(U, order 19) above control-domain limit"), N(n));
+    let n = r.xen().populate_physmap(u, 18, none, &mut [Gfn(0x40000)]);
+    r.obs("populate.order", format_args!("populate(U, order 18) past max"), N(n));
+    let flagged = [
+        ("address_bits 12", none.with_address_bits(12)),
+        ("address_bits 40", none.with_address_bits(40)),
+        ("node 0", none.with_node(0)),
+        ("node 200", none.with_node(200)),
+        ("exact node 0", none.with_node(0).exact_node()),
+        ("vnode 0", none.with_node(0).vnode()),
+    ];
+    for (i, (name, flags)) in flagged.into_iter().enumerate() {
+        let n = r.xen().populate_physmap(u, 0, flags, &mut [Gfn(0x180 + i as u64)]);
+        r.obs("populate.flags", format_args!("populate(U, order 0, {name})"), N(n));
+    }
+    let v = r.xen().current_reservation(u);
+    r.obs("populate.flags", format_args!("current_reservation(U)"), V(v));
+    for d in [NOBODY, DomId::IO, DomId::XEN] {
+        let n = r.xen().populate_physmap(d, 0, none, &mut [Gfn(0x100)]);
+        r.obs("populate.nobody", format_args!("populate({}, order 0, 1)", D(d)), N(n));
+    }
+    let before = r.xen().current_reservation(DomId::SELF);
+    let at = r.s(16);
+    let n = r.xen().populate_physmap(DomId::SELF, 0, none, &mut [at]);
+    r.obs("populate.self", format_args!("populate(SELF, order 0, 1 at {})", r.g(at)), N(n));
+    let after = r.xen().current_reservation(DomId::SELF);
+    let delta = match (before, after) {
+        (Ok(b), Ok(a)) => Delta(Some(a as i64 - b as i64)),
+        _ => Delta(None),
+    };
+    r.obs("populate.self", format_args!("current_reservation(SELF) change"), delta);
+    let b = r.peek::<8>(at);
+    r.obs("populate.self", format_args!("read {}", r.g(at)), b);
+    let top = r.xen().maximum_gpfn(DomId::SELF);
+    let rel = top_rel(r, top);
+    r.obs("populate.self", format_args!("maximum_gpfn(SELF)"), rel);
+}
+
+struct Delta(Option<i64>);
+
+impl core::fmt::Display for Delta {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, "{d:+}"),
+            None => f.write_str("error"),
+        }
+    }
+}
+
+/// dom0's highest mapped GFN depends on the machine (its MMIO holes), so it prints only
+/// relative to the scratch hole.
+fn top_rel<P: Platform>(r: &Run<'_, P>, top: Result<Gfn, Error>) -> &'static str {
+    match top {
+        Ok(g) if g < r.s(0) => "below-s",
+        Ok(g) if g < r.s(r.cfg().scratch_pages) => "inside-s",
+        Ok(_) => "above-s",
+        Err(_) => "error",
+    }
+}
+
+/// increase and decrease_reservation of the domU.
+fn reservations<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let n = r.xen().increase_reservation(u, 0, MemFlags::empty(), 2);
+    r.obs("increase", format_args!("increase_reservation(U, order 0, 2)"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("increase", format_args!("current_reservation(U)"), V(v));
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x101)]);
+    r.obs("decrease", format_args!("decrease_reservation(U, order 0, [0x101])"), N(n));
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x101)]);
+    r.obs("decrease", format_args!("decrease_reservation(U, order 0, [0x101]) again"), N(n));
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x102), Gfn(0x5555), Gfn(0x103)]);
+    r.obs("decrease", format_args!("decrease_reservation(U, order 0, [0x102, hole, 0x103])"), N(n));
+    let n = r.xen().decrease_reservation(u, 9, &[Gfn(0x400)]);
+    r.obs("decrease", format_args!("decrease_reservation(U, order 9, [0x400])"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("decrease", format_args!("current_reservation(U)"), V(v));
+    let n = r.xen().decrease_reservation(NOBODY, 0, &[Gfn(0x100)]);
+    r.obs("decrease", format_args!("decrease_reservation({}, order 0, [0x100])", D(NOBODY)), N(n));
+    let n = r.xen().increase_reservation(NOBODY, 0, MemFlags::empty(), 1);
+    r.obs("increase", format_args!("increase_reservation({}, order 0, 1)", D(NOBODY)), N(n));
+}
+
+/// add_to_physmap, one page at a time.
+fn add_single<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let me = DomId::SELF;
+    let cases: [(&str, DomId, MapSpace, u64, Gfn); 22] = [
+        ("add.shared_info", me, MapSpace::SharedInfo, 0, r.s(0)),
+        ("add.shared_info", me, MapSpace::SharedInfo, 1, r.s(1)),
+        ("add.shared_info", me, MapSpace::SharedInfo, 0, Gfn::INVALID),
+        ("add.shared_info", me, MapSpace::SharedInfo, 0, r.s(0)),
+        ("add.shared_info", me, MapSpace::SharedInfo, 0, r.s(3)),
+        ("add.foreign_single", me, MapSpace::GmfnForeign, 0x100, r.s(4)),
+        ("add.nobody", NOBODY, MapSpace::SharedInfo, 0, r.s(5)),
+        ("add.nobody", DomId::XEN, MapSpace::SharedInfo, 0, r.s(5)),
+        ("add.domu", u, MapSpace::SharedInfo, 0, Gfn(0x8000)),
+        ("add.grant", me, MapSpace::GrantTable, GrantFrame::Shared(0).idx(), r.s(8)),
+        ("add.grant", me, MapSpace::GrantTable, GrantFrame::Shared(5).idx(), r.s(9)),
+        ("add.grant", me, MapSpace::GrantTable, GrantFrame::Shared(63).idx(), r.s(10)),
+        ("add.grant", me, MapSpace::GrantTable, GrantFrame::Shared(64).idx(), r.s(11)),
+        ("add.grant", me, MapSpace::GrantTable, GrantFrame::Status(0).idx(), r.s(12)),
+        ("add.grant.domu", u, MapSpace::GrantTable, GrantFrame::Shared(0).idx(), Gfn(0x8001)),
+        ("add.grant.domu", u, MapSpace::GrantTable, GrantFrame::Shared(31).idx(), Gfn(0x8002)),
+        ("add.grant.domu", u, MapSpace::GrantTable, GrantFrame::Shared(32).idx(), Gfn(0x8003)),
+        ("add.dev_mmio", me, MapSpace::DevMmio, 0xfee00, r.s(13)),
+        ("add.dev_mmio", u, MapSpace::DevMmio, 0xfee00, Gfn(0x8004)),
+        ("add.bad_space", me, MapSpace::Other(6), 0, r.s(14)),
+        ("add.gmfn", me, MapSpace::Gmfn, r.s(16).0, r.s(17)),
+        ("add.gmfn", me, MapSpace::Gmfn, r.s(16).0, r.s(18)),
+    ];
+    for (case, d, space, idx, gfn) in cases {
+        let v = r.xen().add_to_physmap(d, space, idx, gfn);
+        let sp = SpaceName(space);
+        r.obs(case, format_args!("add_to_physmap({}, {sp}, {idx:#x}, {})", D(d), r.g(gfn)), R(v));
+    }
+    let b = r.peek::<8>(r.s(17));
+    r.obs("add.gmfn", format_args!("read {} (moved page)", r.g(r.s(17))), b);
+    let ranges: [(u64, u64, u16); 4] = [
+        (r.s(17).0, r.s(20).0, 1),
+        (r.s(20).0, r.s(24).0, 0),
+        (u64::MAX - 1, r.s(25).0, 4),
+        (r.s(20).0, u64::MAX - 1, 4),
+    ];
+    for (idx, gpfn, size) in ranges {
+        let v = r.xen().add_to_physmap_range(DomId::SELF, Gfn(idx), Gfn(gpfn), size);
+        r.obs(
+            "add.range",
+            format_args!("add_to_physmap_range(SELF, {}, {}, size {size})", r.g(Gfn(idx)), r.g(Gfn(gpfn))),
+            R(v),
+        );
+    }
+    let v = r.xen().add_to_physmap(DomId::SELF, MapSpace::GmfnRange, 0, r.s(26));
+    r.obs("add.range", format_args!("add_to_physmap(SELF, gmfn_range, ...)"), R(v));
+    let top = r.xen().maximum_gpfn(DomId::SELF);
+    let rel = top_rel(r, top);
+    r.obs("add.shared_info", format_args!("maximum_gpfn(SELF)"), rel);
+}
+
+struct SpaceName(MapSpace);
+
+impl core::fmt::Display for SpaceName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "space {}", self.0.raw()),
+        }
+    }
+}
+
+/// remove_from_physmap: Xen pages, RAM, holes, twice.
+fn remove<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let me = DomId::SELF;
+    let cases: [(&str, DomId, Gfn); 10] = [
+        ("remove.shared_info", me, r.s(3)),
+        ("remove.shared_info", me, r.s(3)),
+        ("remove.hole", me, r.s(100)),
+        ("remove.nobody", NOBODY, r.s(3)),
+        ("remove.domu", u, Gfn(0x100)),
+        ("remove.domu", u, Gfn(0x100)),
+        ("remove.grant", me, r.s(8)),
+        ("remove.grant.domu", u, Gfn(0x8001)),
+        ("remove.invalid", me, Gfn::INVALID),
+        ("remove.domu.shared_info", u, Gfn(0x8000)),
+    ];
+    for (case, d, gfn) in cases {
+        let v = r.xen().remove_from_physmap(d, gfn);
+        r.obs(case, format_args!("remove_from_physmap({}, {})", D(d), r.g(gfn)), R(v));
+    }
+    let v = r.xen().current_reservation(u);
+    r.obs("remove.domu", format_args!("current_reservation(U) (remove keeps the page)"), V(v));
+}
+
+/// add_to_physmap_batch: foreign frames with mixed outcomes, aborts, bad spaces and ids.
+fn batch<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let mut at = gfns::<4>(0x1000);
+    let n = r.xen().populate_physmap(u, 0, MemFlags::empty(), &mut at);
+    r.obs("batch.setup", format_args!("populate(U, order 0, 4 at 0x1000)"), N(n));
+
+    let foreign = [Gfn(0x1000), Gfn(0x1001), Gfn(0x2000), Gfn(0x1002)];
+    let dst = [r.s(32), r.s(33), r.s(34), r.s(35)];
+    let mut errs = [EntryStatus::NOT_DONE; 4];
+    let v = r.xen().map_foreign_batch(DomId::SELF, u, &foreign, &dst, &mut errs);
+    r.obs(
+        "batch.foreign",
+        format_args!("batch(SELF, foreign U, [0x1000,0x1001,hole,0x1002] at s+32..)"),
+        Batch(v, &errs),
+    );
+    let b = r.peek::<8>(r.s(32));
+    r.obs("batch.foreign", format_args!("read s+32 (fresh page)"), b);
+
+    let mut errs = [EntryStatus::NOT_DONE; 3];
+    let v = r.xen().map_foreign_batch(
+        DomId::SELF,
+        u,
+        &foreign[..3],
+        &[r.s(36), Gfn::INVALID, r.s(37)],
+        &mut errs,
+    );
+    r.obs(
+        "batch.invalid_gfn",
+        format_args!("batch(SELF, foreign U, 3 entries, 2nd at INVALID)"),
+        Batch(v, &errs),
+    );
+
+    let one = [0x1000u64];
+    let cases: [(&str, DomId, MapSpace, DomId); 7] = [
+        ("batch.range", DomId::SELF, MapSpace::GmfnRange, DomId(0)),
+        ("batch.nobody", NOBODY, MapSpace::GmfnForeign, u),
+        ("batch.foreign_self", DomId::SELF, MapSpace::GmfnForeign, DomId::SELF),
+        ("batch.foreign_own_id", DomId::SELF, MapSpace::GmfnForeign, DomId(r.cfg().self_id)),
+        ("batch.foreign_nobody", DomId::SELF, MapSpace::GmfnForeign, NOBODY),
+        ("batch.into_domu", u, MapSpace::GmfnForeign, DomId(r.cfg().self_id)),
+        ("batch.dev_mmio_res0", DomId::SELF, MapSpace::DevMmio, DomId(1)),
+    ];
+    for (case, d, space, fd) in cases {
+        let mut errs = [EntryStatus::NOT_DONE; 1];
+        let v = r.xen().add_to_physmap_batch(d, space, fd, &one, &[r.s(38)], &mut errs);
+        let sp = SpaceName(space);
+        r.obs(
+            case,
+            format_args!("batch({}, {sp}, foreign {}, [0x1000] at s+38)", D(d), D(fd)),
+            Batch(v, &errs),
+        );
+    }
+    let mut errs2 = [EntryStatus::NOT_DONE; 2];
+    let v = r.xen().add_to_physmap_batch(
+        DomId::SELF,
+        MapSpace::SharedInfo,
+        DomId(0),
+        &[0, 1],
+        &[r.s(6), r.s(7)],
+        &mut errs2,
+    );
+    r.obs("batch.shared_info", format_args!("batch(SELF, shared_info, [0,1] at s+6..)"), Batch(v, &errs2));
+    let v = r.xen().add_to_physmap_batch(DomId::SELF, MapSpace::GmfnForeign, u, &[], &[], &mut []);
+    r.obs("batch.empty", format_args!("batch(SELF, foreign U, no entries)"), Batch(v, &[]));
+    let v = r.xen().add_to_physmap_batch(NOBODY, MapSpace::GmfnForeign, u, &[], &[], &mut []);
+    r.obs("batch.empty", format_args!("batch({}, foreign U, no entries)", D(NOBODY)), Batch(v, &[]));
+    let mut errs3 = [EntryStatus::NOT_DONE; 2];
+    let v =
+        r.xen().add_to_physmap_batch(DomId::SELF, MapSpace::GmfnForeign, u, &[1, 2], &[r.s(39)], &mut errs3);
+    r.obs("batch.lengths", format_args!("batch(SELF, foreign U, 2 idxs, 1 gfn)"), Batch(v, &errs3));
+    // Over an existing foreign mapping: s+33 maps 0x1001; map 0x1002 there instead.
+    let mut errs = [EntryStatus::NOT_DONE; 1];
+    let v = r.xen().map_foreign_batch(DomId::SELF, u, &[Gfn(0x1002)], &[r.s(33)], &mut errs);
+    r.obs(
+        "batch.replace",
+        format_args!("batch(SELF, foreign U, [0x1002] at s+33 over 0x1001)"),
+        Batch(v, &errs),
+    );
+    let v = r.xen().remove_from_physmap(DomId::SELF, r.s(6));
+    r.obs("batch.shared_info", format_args!("remove_from_physmap(SELF, s+6)"), R(v));
+}
+
+/// Bytes written through a foreign mapping survive unmap and remap.
+fn foreign_data<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let ok = r.poke(r.s(32), &PATTERN);
+    r.obs("foreign.data", format_args!("write pattern at s+32"), if ok { "ok" } else { "unwritable" });
+    let b = r.peek::<8>(r.s(32));
+    r.obs("foreign.data", format_args!("read s+32"), b);
+    let v = r.xen().remove_from_physmap(DomId::SELF, r.s(32));
+    r.obs("foreign.data", format_args!("remove_from_physmap(SELF, s+32)"), R(v));
+    let v = r.xen().remove_from_physmap(DomId::SELF, r.s(32));
+    r.obs("foreign.data", format_args!("remove_from_physmap(SELF, s+32) again"), R(v));
+    let mut errs = [EntryStatus::NOT_DONE; 1];
+    let v = r.xen().map_foreign_batch(DomId::SELF, u, &[Gfn(0x1000)], &[r.s(40)], &mut errs);
+    r.obs("foreign.data", format_args!("batch(SELF, foreign U, [0x1000] at s+40)"), Batch(v, &errs));
+    let b = r.peek::<8>(r.s(40));
+    r.obs("foreign.data", format_args!("read s+40"), b);
+    let v = r.xen().current_reservation(u);
+    r.obs("foreign.data", format_args!("current_reservation(U)"), V(v));
+}
+
+/// acquire_resource: sizes, mappings, and every refusal.
+fn acquire<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let grant = ResourceType::GrantTable;
+    let sizes: [(DomId, ResourceType, u32); 10] = [
+        (u, grant, 0),
+        (u, grant, 1),
+        (u, grant, 2),
+        (u, ResourceType::IoreqServer, 0),
+        (u, ResourceType::VmtraceBuf, 0),
+        (u, ResourceType::Other(7), 0),
+        (DomId::SELF, grant, 0),
+        (DomId(r.cfg().self_id), grant, 0),
+        (NOBODY, grant, 0),
+        (DomId::XEN, grant, 0),
+    ];
+    for (d, ty, id) in sizes {
+        let v = r.xen().acquire_resource_size(d, ty, id);
+        r.obs("acquire.size", format_args!("size({}, {}, id {id})", D(d), TypeName(ty)), N(v));
+    }
+    let v = r.xen().acquire_resource_raw(u, grant, 0, 0, 1, None);
+    r.obs("acquire.size", format_args!("size(U, grant_table, id 0) with nr_frames 1"), N(v));
+
+    let mut one = [r.s(64)];
+    let v = r.xen().acquire_resource(u, grant, 0, 0, &mut one);
+    r.obs("acquire.map", format_args!("map(U, grant_table, shared, frame 0 at s+64)"), R(v));
+    let b = r.peek::<8>(r.s(64));
+    r.obs("acquire.map", format_args!("read s+64"), b);
+    let mut three = [r.s(65), r.s(66), r.s(67)];
+    let v = r.xen().acquire_resource(u, grant, 0, 1, &mut three);
+    r.obs("acquire.map", format_args!("map(U, grant_table, shared, frames 1..3 at s+65..)"), R(v));
+    let maps: [(&str, ResourceType, u32, u64, u64, u64); 9] = [
+        ("acquire.map", grant, 0, 31, 1, 68),
+        ("acquire.range", grant, 0, 32, 1, 69),
+        ("acquire.range", grant, 0, 30, 3, 70),
+        ("acquire.range", grant, 0, 1 << 32, 1, 73),
+        ("acquire.range", grant, 0, (1 << 32) - 1, 2, 74),
+        ("acquire.status_v1", grant, 1, 0, 1, 76),
+        ("acquire.ioreq", ResourceType::IoreqServer, 0, 0, 1, 77),
+        ("acquire.vmtrace", ResourceType::VmtraceBuf, 0, 0, 1, 78),
+        ("acquire.bad_type", ResourceType::Other(7), 0, 0, 1, 79),
+    ];
+    for (case, ty, id, frame, nr, at) in maps {
+        let mut list = [Gfn(0); 3];
+        for (i, g) in list.iter_mut().enumerate() {
+            *g = r.s(at + i as u64);
+        }
+        let v = r.xen().acquire_resource(u, ty, id, frame, &mut list[..nr as usize]);
+        r.obs(
+            case,
+            format_args!("map(U, {}, id {id}, frame {frame:#x}, nr {nr} at s+{at})", TypeName(ty)),
+            R(v),
+        );
+    }
+    let mut one = [r.s(80)];
+    for d in [DomId::SELF, DomId(r.cfg().self_id), NOBODY] {
+        let v = r.xen().acquire_resource(d, grant, 0, 0, &mut one);
+        r.obs("acquire.who", format_args!("map({}, grant_table, id 0, frame 0)", D(d)), R(v));
+    }
+    let mut two = [r.s(81), r.s(82)];
+    let v = r.xen().acquire_resource_raw(u, grant, 0, 0, 3, Some(&mut two));
+    r.obs("acquire.lib", format_args!("map(U, grant_table, nr 3, list of 2)"), N(v));
+    let v = r.xen().acquire_resource(u, grant, 0, 0, &mut []);
+    r.obs("acquire.lib", format_args!("map(U, grant_table, empty list)"), R(v));
+    let size = r.xen().acquire_resource_size(u, grant, 0);
+    r.obs("acquire.size", format_args!("size(U, grant_table, id 0) after mapping"), N(size));
+}
+
+struct TypeName(ResourceType);
+
+impl core::fmt::Display for TypeName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "type {}", self.0.raw()),
+        }
+    }
+}
+
+/// Destroy the domU while dom0 still maps its pages, then let go of everything.
+fn teardown<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let v = r.xen().destroy_domain(u);
+    r.obs("teardown", format_args!("destroydomain(U) while mapped"), R(v));
+    let i = r.xen().domain_info(u);
+    r.obs("teardown", format_args!("getdomaininfo(U)"), InfoFlags(i, u));
+    let b = r.peek::<8>(r.s(40));
+    r.obs("teardown", format_args!("read s+40 after destroy"), b);
+    let n = r.xen().populate_physmap(u, 0, MemFlags::empty(), &mut [Gfn(0x3000)]);
+    r.obs("teardown", format_args!("populate(U) while dying"), N(n));
+    let mut errs = [EntryStatus::NOT_DONE; 1];
+    let v = r.xen().map_foreign_batch(DomId::SELF, u, &[Gfn(0x1003)], &[r.s(41)], &mut errs);
+    r.obs("teardown", format_args!("batch(SELF, foreign U, [0x1003]) while dying"), Batch(v, &errs));
+    let own = [r.s(33), r.s(35), r.s(40), r.s(41), r.s(64), r.s(65), r.s(66), r.s(67), r.s(68)];
+    for g in own {
+        let v = r.xen().remove_from_physmap(DomId::SELF, g);
+        r.obs("teardown", format_args!("remove_from_physmap(SELF, {})", r.g(g)), R(v));
+    }
+    for g in [r.s(9), r.s(10), r.s(17), r.s(20)] {
+        let v = r.xen().remove_from_physmap(DomId::SELF, g);
+        r.obs("teardown.self", format_args!("remove_from_physmap(SELF, {})", r.g(g)), R(v));
+    }
+    let n = r.xen().decrease_reservation(DomId::SELF, 0, &[r.s(20)]);
+    r.obs("teardown.self", format_args!("decrease_reservation(SELF, [s+20])"), N(n));
+}
+
+struct InfoFlags(Result<DomctlGetDomainInfo, Error>, DomId);
+
+impl core::fmt::Display for InfoFlags {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.0 {
+            Err(e) => crate::report::ErrName(*e).fmt(f),
+            Ok(i) if i.domain != self.1.raw() => f.write_str("gone"),
+            Ok(i) => write!(f, "found dying={}", i.flags & XEN_DOMINF_DYING != 0),
+        }
+    }
+}
