@@ -64,6 +64,9 @@ pub struct Config {
     pub scratch_gfn: Gfn,
     /// Pages available from `scratch_gfn` on (at least 512).
     pub scratch_pages: u64,
+    /// Another unprivileged domain that exists while a domU runs its cases (a sibling), if
+    /// the platform made one. Printed as `SIB`.
+    pub sibling: Option<u16>,
 }
 
 /// Counts of a run.

@@ -63,6 +63,12 @@ impl<'a, P: Platform> Run<'a, P> {
         self.p.write_phys(gfn, 0, data)
     }
 
+    /// A domain id as the suite prints it: `SELF`, `OWN` (the caller's own numeric id, when
+    /// it is not dom0's 0, which differs between runs), `SIB`, or `dN`.
+    pub(crate) fn d(&self, d: DomId) -> Dn {
+        Dn { d, own: self.cfg.self_id, sib: self.cfg.sibling }
+    }
+
     /// A guest frame of the caller, printed relative to the scratch hole.
     pub(crate) fn g(&self, gfn: Gfn) -> G {
         G { gfn, base: self.cfg.scratch_gfn, pages: self.cfg.scratch_pages }
@@ -193,6 +199,24 @@ impl Display for D {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             DomId::SELF => f.write_str("SELF"),
+            d => write!(f, "{d}"),
+        }
+    }
+}
+
+/// See [`Run::d`].
+pub(crate) struct Dn {
+    d: DomId,
+    own: u16,
+    sib: Option<u16>,
+}
+
+impl Display for Dn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.d {
+            DomId::SELF => f.write_str("SELF"),
+            DomId(n) if n == self.own && n != 0 => f.write_str("OWN"),
+            DomId(n) if Some(n) == self.sib => f.write_str("SIB"),
             d => write!(f, "{d}"),
         }
     }

@@ -49,7 +49,12 @@ extern "C" fn kmain(start_info: u64) -> ! {
     let Some(scratch) = map.hole_above_ram(SCRATCH_PAGES, SCRATCH_ALIGN) else {
         panic!("no hole of {SCRATCH_PAGES} pages below 4 GiB");
     };
-    let cfg = Config { self_id: 0, scratch_gfn: Gfn(scratch / 4096), scratch_pages: SCRATCH_PAGES };
+    let cfg = Config {
+        self_id: 0,
+        scratch_gfn: Gfn(scratch / 4096),
+        scratch_pages: SCRATCH_PAGES,
+        ..Default::default()
+    };
     let _ = writeln!(con, "xenmem-guest: scratch {} pages {}", cfg.scratch_gfn, cfg.scratch_pages);
 
     let mut dom0 = platform::Dom0::new(hv);
