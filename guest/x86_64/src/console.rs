@@ -1,11 +1,51 @@
-//! Line-buffered console output over console_io.
+//! Line-buffered output: console_io for dom0, the log area (or port 0xE9 until it is set up)
+//! for the domU.
 //!
 //! One hypercall per line keeps each line whole on Xen's console: Xen interleaves its own
 //! messages only between hypercalls, so a line written in one call is never split by one.
 
 use core::fmt;
+use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::hv;
+use crate::{hv, log};
+
+/// Where finished lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Sink {
+    /// console_io: the hardware domain's bytes reach Xen's console unchanged.
+    ConsoleIo = 0,
+    /// Port 0xE9: Xen prints an HVM guest's bytes as `(dN) ...` lines. The domU's channel of
+    /// last resort (before its log exists, and for a panic).
+    DebugPort = 1,
+    /// The domU's log area (log.rs), which dom0 prints.
+    Log = 2,
+}
+
+static SINK: AtomicU8 = AtomicU8::new(Sink::ConsoleIo as u8);
+
+/// Sends all later output to `sink`.
+pub fn set_sink(sink: Sink) {
+    SINK.store(sink as u8, Ordering::Relaxed);
+}
+
+/// The current sink.
+pub fn sink() -> Sink {
+    match SINK.load(Ordering::Relaxed) {
+        1 => Sink::DebugPort,
+        2 => Sink::Log,
+        _ => Sink::ConsoleIo,
+    }
+}
+
+/// Writes bytes to the current sink as they are.
+pub fn emit(bytes: &[u8]) {
+    match sink() {
+        Sink::ConsoleIo => hv::console_write(bytes),
+        Sink::DebugPort => hv::debug_port_write(bytes),
+        Sink::Log => log::append(bytes),
+    }
+}
 
 /// Longest line written in one hypercall. Longer lines are written in pieces; Xen prints a
 /// hardware domain's bytes as they come (no prefix, no wrapping), so the pieces still join.
@@ -26,9 +66,14 @@ impl Console {
     /// Writes out whatever is buffered.
     pub fn flush(&mut self) {
         if self.len > 0 {
-            hv::console_write(&self.buf[..self.len]);
+            emit(&self.buf[..self.len]);
             self.len = 0;
         }
+    }
+
+    /// Writes raw bytes (a line another domain wrote, say).
+    pub fn write_bytes(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.push(b));
     }
 
     fn push(&mut self, b: u8) {

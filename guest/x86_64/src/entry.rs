@@ -127,12 +127,15 @@ pvh_start64:
     jmp 2b
     .popsection
 
+    # The accessed bits are preset: otherwise the CPU sets them when it loads a selector,
+    # writing into .rodata, and the running image would no longer match its file (which dom0
+    # checks before it boots the file as the domU).
     .pushsection .rodata.pvh_gdt, "a"
     .p2align 4
 pvh_gdt:
     .quad 0
-    .quad 0x00af9a000000ffff    # 0x08: 64-bit code, DPL 0
-    .quad 0x00cf92000000ffff    # 0x10: flat data
+    .quad 0x00af9b000000ffff    # 0x08: 64-bit code, DPL 0
+    .quad 0x00cf93000000ffff    # 0x10: flat data
 pvh_gdt_end:
     .p2align 2
 pvh_gdt_desc:

@@ -42,8 +42,13 @@ pub fn backend() -> Option<HypercallPage> {
 }
 
 const CONSOLEIO_WRITE: u64 = 0;
+const SCHEDOP_YIELD: u64 = 0;
 const SCHEDOP_SHUTDOWN: u64 = 2;
-const SHUTDOWN_REBOOT: u32 = 1;
+
+/// `SHUTDOWN_*` reasons (`xen/include/public/sched.h`).
+pub const SHUTDOWN_POWEROFF: u32 = 0;
+pub const SHUTDOWN_REBOOT: u32 = 1;
+pub const SHUTDOWN_CRASH: u32 = 3;
 
 /// console_io(CONSOLEIO_write): Xen prints a hardware domain's bytes straight to its console.
 pub fn console_write(bytes: &[u8]) {
@@ -53,12 +58,32 @@ pub fn console_write(bytes: &[u8]) {
     unsafe { hv.hypercall(xenmem::abi::HYPERVISOR_CONSOLE_IO, args) };
 }
 
-/// SCHEDOP_shutdown with reason reboot: the hardware domain rebooting makes Xen reset the
-/// machine, and QEMU's `-no-reboot` turns that reset into an exit. (Reason poweroff only
-/// halts Xen, leaving QEMU running.)
-pub fn shutdown_reboot() -> ! {
+/// Xen's debug port for HVM guests: it collects the bytes and prints each line as `(dN) ...`.
+const DEBUG_PORT: u16 = 0xe9;
+
+/// Writes bytes to port 0xE9, which works for any HVM/PVH guest, privileged or not.
+pub fn debug_port_write(bytes: &[u8]) {
+    for &b in bytes {
+        // SAFETY: an I/O port write in ring 0; Xen intercepts port 0xE9 and nothing else
+        // (memory, flags, stack) is touched.
+        unsafe {
+            core::arch::asm!("out dx, al", in("dx") DEBUG_PORT, in("al") b, options(nomem, nostack, preserves_flags))
+        };
+    }
+}
+
+/// SCHEDOP_yield: lets another vCPU (the domU, on a one-CPU machine) run.
+pub fn yield_cpu() {
+    let Some(hv) = backend() else { return };
+    // SAFETY: SCHEDOP_yield takes no argument and touches no guest memory.
+    unsafe { hv.hypercall(xenmem::abi::HYPERVISOR_SCHED_OP, [SCHEDOP_YIELD, 0, 0, 0, 0]) };
+}
+
+/// SCHEDOP_shutdown with `reason`. For the hardware domain, reason reboot makes Xen reset the
+/// machine, and QEMU's `-no-reboot` turns that reset into an exit (reason poweroff only halts
+/// Xen, leaving QEMU running). A domU's shutdown just stops it, for dom0 to see.
+pub fn shutdown(reason: u32) -> ! {
     if let Some(hv) = backend() {
-        let reason: u32 = SHUTDOWN_REBOOT;
         let args = [SCHEDOP_SHUTDOWN, core::ptr::addr_of!(reason) as u64, 0, 0, 0];
         // SAFETY: SCHEDOP_shutdown reads one `struct sched_shutdown` (a u32) at the pointer.
         unsafe { hv.hypercall(xenmem::abi::HYPERVISOR_SCHED_OP, args) };
@@ -66,7 +91,13 @@ pub fn shutdown_reboot() -> ! {
     halt()
 }
 
-/// Parks the CPU when nothing else can be done.
+/// Resets the machine (dom0's way out).
+pub fn shutdown_reboot() -> ! {
+    shutdown(SHUTDOWN_REBOOT)
+}
+
+/// Parks the CPU when nothing else can be done. (With interrupts off, Xen takes `hlt` in an
+/// HVM guest's last vCPU as a poweroff of that domain.)
 pub fn halt() -> ! {
     loop {
         // SAFETY: hlt only waits for an interrupt (none are enabled); it touches no memory.

@@ -15,15 +15,15 @@ extern "C" {
     static __image_end: u8;
 }
 
-/// A PVH dom0 running the suite.
-pub struct Dom0 {
+/// A PVH domain (dom0 or the domU) running the suite.
+pub struct Kernel {
     xen: Xen<HypercallPage>,
 }
 
-impl Dom0 {
+impl Kernel {
     /// The platform over an installed hypercall page.
     pub fn new(hv: HypercallPage) -> Self {
-        Dom0 { xen: Xen::new(hv) }
+        Kernel { xen: Xen::new(hv) }
     }
 }
 
@@ -45,7 +45,7 @@ fn phys_range(gfn: Gfn, offset: usize, len: usize) -> Option<u64> {
     Some(start + offset as u64)
 }
 
-impl Platform for Dom0 {
+impl Platform for Kernel {
     type Hv = HypercallPage;
 
     fn xen(&self) -> &Xen<HypercallPage> {
