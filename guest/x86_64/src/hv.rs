@@ -50,6 +50,19 @@ pub const SHUTDOWN_POWEROFF: u32 = 0;
 pub const SHUTDOWN_REBOOT: u32 = 1;
 pub const SHUTDOWN_CRASH: u32 = 3;
 
+/// A shutdown reason's name (`reboot` is also what Xen makes of an HVM guest's triple fault).
+pub fn shutdown_reason_name(reason: u32) -> &'static str {
+    match reason {
+        SHUTDOWN_POWEROFF => "poweroff",
+        SHUTDOWN_REBOOT => "reboot",
+        2 => "suspend",
+        SHUTDOWN_CRASH => "crash",
+        4 => "watchdog",
+        5 => "soft_reset",
+        _ => "unknown",
+    }
+}
+
 /// console_io(CONSOLEIO_write): Xen prints a hardware domain's bytes straight to its console.
 pub fn console_write(bytes: &[u8]) {
     let Some(hv) = backend() else { return };

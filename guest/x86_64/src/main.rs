@@ -146,10 +146,10 @@ fn run_domu_from_dom0(con: &mut Console, xen: &Xen<HypercallPage>, info: &StartI
     let h = report.header;
     let _ = writeln!(
         con,
-        "xenmem-guest: domu d{} stopped after {} polls: shutdown reason {:?}, log state {}, {} bytes, {} dropped",
+        "xenmem-guest: domu d{} stopped after {} polls: shutdown {}, log state {}, {} bytes, {} dropped",
         report.domid.raw(),
         report.polls,
-        report.shutdown_reason,
+        report.shutdown_reason.map_or("none (still running)", hv::shutdown_reason_name),
         h.state,
         h.len,
         h.dropped
@@ -269,7 +269,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             console::set_sink(Sink::DebugPort);
         }
         let mut con = Console::new();
-        let _ = write!(con, "\n{tag}: panic");
+        let _ = write!(con, "{}{tag}: panic", if mirror { "" } else { "\n" });
         if let Some(loc) = info.location() {
             let _ = write!(con, " at {}:{}", loc.file(), loc.line());
         }
