@@ -9,8 +9,11 @@
 //! Caching is write-back everywhere; the kernel never touches device memory.
 //!
 //! No IDT: interrupts stay disabled as Xen entered us, so nothing can land on the stack's red
-//! zone (the host target's code assumes one), and an exception triple-faults the vCPU, which
-//! Xen treats as a crash of dom0 and answers by rebooting the machine (QEMU exits).
+//! zone (the host target's code assumes one), and an exception triple-faults the vCPU. For
+//! dom0 Xen answers by rebooting the machine (QEMU exits); the domU is shut down with reason
+//! reboot, which dom0 sees and reports as a failure.
+//!
+//! The same entry serves the domU, whose builder (toolstack.rs) sets up the same 32-bit state.
 
 use core::arch::global_asm;
 
