@@ -19,19 +19,20 @@
 //! - **Wide results.** Linux returns the privcmd ioctl's result through an `int`, so a value
 //!   past `i32::MAX` (an unlimited domain's `max_pages` is `0xFFFFFFFF`) would reach user space
 //!   as `-1`, i.e. a fake `EPERM`. memory_op is therefore issued as a one-entry multicall
-//!   (hypercall 13), whose entry holds the full `long`: two hypercalls' worth of work in one
-//!   ioctl, as libxc does for such results.
+//!   (hypercall 13), whose entry holds the full `long`, in the same single ioctl. libxc does the
+//!   same on Linux since 2021 ("libxc: use multicall for memory-op on Linux (and Solaris)").
 //! - **Foreign mappings.** Frames of another domain's resource (its grant table, an ioreq
 //!   server's pages) are mapped into this process with `IOCTL_PRIVCMD_MMAP_RESOURCE`
 //!   ([`Privcmd::map_resource`]), not by `XENMEM_acquire_resource` alone: a PV dom0 gets
 //!   machine frames back, which only the kernel can put into page tables.
 //!
-//! Buffers: on an x86 PV dom0, the kernel calls Xen with user space mapped and accessible
-//! (privcmd lifts SMAP around the call), so Xen reads and writes ordinary user memory, the
-//! structs and arrays the typed operations pass. That memory must be present: Xen cannot
-//! fault a page in and answers `-EFAULT` instead. Memory the caller has written (stack,
-//! initialised heap) is present unless swapped out; libxencall uses locked buffers from
-//! `/dev/xen/hypercall` to rule out the swapped case on busy hosts.
+//! Buffers: privcmd issues the hypercall in the calling process's context, so the addresses
+//! Xen reads and writes are this process's own virtual addresses, and the structs and arrays
+//! the typed operations pass from ordinary memory work as they are (seen on an x86 PV dom0:
+//! the multicall entry, domctl's struct and populate_physmap's GFN array, all on the stack).
+//! Xen cannot fault a page in, though: a page that is not present (swapped out) makes it
+//! answer `-EFAULT`. libxencall takes its buffers from `/dev/xen/hypercall` to rule that out
+//! on hosts that swap; a caller of this crate can `mlock` its buffers for the same effect.
 //!
 //! All unsafe code lives in one private module; the rest of the crate denies it.
 
