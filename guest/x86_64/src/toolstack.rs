@@ -262,9 +262,11 @@ impl Domu<'_> {
             return Err(Fail::new("domU command line too long"));
         }
         w.write(cmdline_at, line.as_bytes())?;
-        if let Some(mut w) = self.boot.take() {
+        // Unmapped in place, so that on an error the teardown still sees what is left.
+        if let Some(w) = self.boot.as_mut() {
             w.unmap(xen)?;
         }
+        self.boot = None;
 
         let at = Gfn(window.raw() + layout.boot_pages);
         let w = self.log.insert(Window::new(Gfn(layout.log / PAGE), at, LOG_PAGES));
