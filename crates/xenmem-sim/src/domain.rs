@@ -1,0 +1,114 @@
+//! A domain's state: identity and privileges, page accounting, its P2M, shared info, grant
+//! table and ioreq servers, and where it is on the way to destruction.
+//!
+//! Data and small queries only. Changing frames or P2Ms goes through `crate::mm` and
+//! `crate::physmap`, which keep the frame table and this state in step.
+
+use crate::config::DomainKind;
+use crate::frames::FrameMap;
+use crate::p2m::P2m;
+use std::collections::BTreeMap;
+
+/// `d->is_dying`.
+#[allow(clippy::enum_variant_names)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dying {
+    /// Running (or paused, or shut down).
+    Alive,
+    /// `domain_kill` has started tearing it down.
+    Dying,
+    /// Torn down; the record stays while other domains still hold its pages.
+    Dead,
+}
+
+/// `struct grant_table`, the parts memory_op sees.
+pub(crate) struct GrantTable {
+    /// `gt_version`: 1 until the guest asks for 2.
+    pub version: u8,
+    /// `max_version` from `grant_opts`.
+    pub max_version: u8,
+    /// `max_grant_frames`.
+    pub max_frames: u32,
+    /// MFNs of the shared frames (`shared_raw`), `nr_grant_frames` of them.
+    pub shared: Vec<u64>,
+    /// MFNs of the status frames (version 2 only).
+    pub status: Vec<u64>,
+}
+
+/// An ioreq server (`struct ioreq_server`), as acquire_resource sees it.
+pub(crate) struct IoreqServer {
+    /// The domain that emulates for it (`s->emulator`).
+    pub emulator: u16,
+    /// Created with a buffered-ioreq page (`HANDLE_BUFIOREQ`).
+    pub bufioreq: bool,
+    /// The synchronous ioreq page, allocated on first use.
+    pub ioreq: Option<u64>,
+    /// The buffered ioreq page, allocated on first use.
+    pub bufioreq_page: Option<u64>,
+}
+
+/// A domain.
+pub(crate) struct Domain {
+    pub id: u16,
+    pub kind: DomainKind,
+    /// `paging_mode_translate`.
+    pub translated: bool,
+    /// `is_hvm_domain` (PVH and HVM on x86; every Arm domain).
+    pub hvm: bool,
+    /// Hardware-assisted paging.
+    pub hap: bool,
+    pub control: bool,
+    pub hardware: bool,
+    pub xenstore: bool,
+    pub passthrough: bool,
+    /// `d->target`.
+    pub target: Option<u16>,
+    /// `tot_pages`, excluding `MEMF_no_refcount` pages.
+    pub tot_pages: u64,
+    /// Pages owned without counting (ioreq pages).
+    pub extra_pages: u64,
+    /// `max_pages` (32 bits in Xen).
+    pub max_pages: u64,
+    pub dying: Dying,
+    /// `shutdown_code` once shut down (crash: 3).
+    pub shutdown: Option<u8>,
+    /// `controller_pause_count`.
+    pub controller_pause: u32,
+    /// `creation_finished`.
+    pub creation_finished: bool,
+    /// The P2M; for a PV domain, the pseudo-physical map its own P2M list would hold.
+    pub p2m: P2m,
+    /// PV only: MFN → pseudo-physical frame (Xen's M2P for the domain's pages).
+    pub pv_m2p: FrameMap<u64>,
+    /// The shared-info page (a xenheap frame).
+    pub shared_info: u64,
+    pub grant: GrantTable,
+    pub ioreq_servers: BTreeMap<u16, IoreqServer>,
+    pub max_vcpus: u32,
+    /// vCPUs created (by `XEN_DOMCTL_max_vcpus` or at build).
+    pub vcpus: u32,
+    /// vCPUs running a guest (host-built domains; domctl-created ones have none).
+    pub online_vcpus: u32,
+    pub vmtrace_size: u32,
+    /// Per-vCPU trace buffers: first MFN of each (`v->vmtrace.pg`).
+    pub vmtrace_bufs: Vec<u64>,
+    pub handle: [u8; 16],
+    pub emulation_flags: u32,
+    pub misc_flags: u32,
+}
+
+impl Domain {
+    /// `domain_tot_pages`.
+    pub(crate) fn tot_pages(&self) -> u64 {
+        self.tot_pages
+    }
+
+    pub(crate) fn is_dying(&self) -> bool {
+        self.dying != Dying::Alive
+    }
+
+    /// Whether the domain can run a vCPU (and so issue hypercalls).
+    pub(crate) fn can_run(&self) -> bool {
+        self.dying == Dying::Alive && self.shutdown.is_none()
+    }
+}

@@ -1,0 +1,186 @@
+//! The caller's memory as the model reaches it: Xen's `copy_from_guest` / `copy_to_guest`,
+//! through a fallible accessor so a bad address is `-EFAULT` (or a short count), never a
+//! crash.
+//!
+//! [`GuestMemory`] is the seam; [`ArenaMemory`] is a safe one over a byte buffer at a chosen
+//! base address (for fuzzing and for tests that want exact control of every byte);
+//! `ProcessMemory` (in the one unsafe module) reads the calling process's own memory.
+
+use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+/// An address the caller cannot access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadAddress {
+    /// The first address of the access.
+    pub addr: u64,
+    /// Its length.
+    pub len: usize,
+}
+
+/// The caller's memory.
+pub trait GuestMemory {
+    /// Reads `buf.len()` bytes at `addr`, all or nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`BadAddress`] if any byte is not readable.
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress>;
+
+    /// Writes `data` at `addr`, all or nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`BadAddress`] if any byte is not writable.
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BadAddress>;
+}
+
+impl<M: GuestMemory + ?Sized> GuestMemory for &mut M {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
+        (**self).read(addr, buf)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BadAddress> {
+        (**self).write(addr, data)
+    }
+}
+
+/// Guest memory that is a byte buffer mapped at `base`: every address outside it is bad.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArenaMemory {
+    base: u64,
+    bytes: Vec<u8>,
+}
+
+impl ArenaMemory {
+    /// `len` zero bytes at `base`.
+    pub fn new(base: u64, len: usize) -> ArenaMemory {
+        ArenaMemory { base, bytes: vec![0; len] }
+    }
+
+    /// The given bytes at `base`.
+    pub fn from_bytes(base: u64, bytes: Vec<u8>) -> ArenaMemory {
+        ArenaMemory { base, bytes }
+    }
+
+    /// The first address.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// The whole buffer.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The whole buffer, to fill.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
+    fn range(&self, addr: u64, len: usize) -> Result<std::ops::Range<usize>, BadAddress> {
+        let bad = BadAddress { addr, len };
+        let off = addr.checked_sub(self.base).ok_or(bad)?;
+        let off = usize::try_from(off).map_err(|_| bad)?;
+        let end = off.checked_add(len).ok_or(bad)?;
+        if end > self.bytes.len() {
+            return Err(bad);
+        }
+        Ok(off..end)
+    }
+
+    /// Places a value's bytes at `addr` (a test helper).
+    ///
+    /// # Errors
+    ///
+    /// [`BadAddress`] outside the arena.
+    pub fn put<T: IntoBytes + Immutable + ?Sized>(&mut self, addr: u64, v: &T) -> Result<(), BadAddress> {
+        self.write(addr, v.as_bytes())
+    }
+
+    /// Reads a value at `addr` (a test helper).
+    ///
+    /// # Errors
+    ///
+    /// [`BadAddress`] outside the arena.
+    pub fn get<T: FromBytes + IntoBytes>(&mut self, addr: u64) -> Result<T, BadAddress> {
+        read_obj(self, addr)
+    }
+}
+
+impl GuestMemory for ArenaMemory {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
+        let r = self.range(addr, buf.len())?;
+        buf.copy_from_slice(&self.bytes[r]);
+        Ok(())
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BadAddress> {
+        let r = self.range(addr, data.len())?;
+        self.bytes[r].copy_from_slice(data);
+        Ok(())
+    }
+}
+
+/// `copy_from_guest` of one `T`.
+pub(crate) fn read_obj<T: FromBytes + IntoBytes>(
+    mem: &mut (impl GuestMemory + ?Sized),
+    addr: u64,
+) -> Result<T, BadAddress> {
+    let mut v = T::new_zeroed();
+    mem.read(addr, v.as_mut_bytes())?;
+    Ok(v)
+}
+
+/// The address of element `i` of an array of `size`-byte elements at `base`
+/// (`guest_handle_add_offset`), or a bad address when it does not exist.
+pub(crate) fn element(base: u64, i: u64, size: u64) -> Result<u64, BadAddress> {
+    i.checked_mul(size).and_then(|o| base.checked_add(o)).ok_or(BadAddress { addr: base, len: size as usize })
+}
+
+/// `__copy_from_guest_offset` of one `u64` (`xen_pfn_t`, `xen_ulong_t`).
+pub(crate) fn read_u64_at(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+) -> Result<u64, BadAddress> {
+    let mut b = [0u8; 8];
+    mem.read(element(base, i, 8)?, &mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+/// `__copy_to_guest_offset` of one `u64`.
+pub(crate) fn write_u64_at(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+    v: u64,
+) -> Result<(), BadAddress> {
+    mem.write(element(base, i, 8)?, &v.to_le_bytes())
+}
+
+/// `__copy_to_guest_offset` of one `int`.
+pub(crate) fn write_i32_at(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+    v: i32,
+) -> Result<(), BadAddress> {
+    mem.write(element(base, i, 4)?, &v.to_le_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_bounds() {
+        let mut a = ArenaMemory::new(0x1000, 16);
+        assert!(a.write(0x1000, &[1; 16]).is_ok());
+        assert_eq!(a.write(0x1001, &[1; 16]), Err(BadAddress { addr: 0x1001, len: 16 }));
+        assert!(a.read(0xfff, &mut [0; 1]).is_err());
+        assert!(a.read(u64::MAX, &mut [0; 2]).is_err());
+        assert_eq!(read_u64_at(&mut a, 0x1000, 1).unwrap(), 0x0101_0101_0101_0101);
+        assert!(read_u64_at(&mut a, 0x1000, 2).is_err());
+        assert!(read_u64_at(&mut a, 0x1000, u64::MAX).is_err());
+    }
+}

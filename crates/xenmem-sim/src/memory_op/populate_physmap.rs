@@ -1,0 +1,44 @@
+//! `XENMEM_populate_physmap` (6): allocate extents and map them at the GFNs the caller lists
+//! (`populate_physmap` in `xen/common/memory.c`).
+//!
+//! After the shared prologue: an order above the caller's `max_order` (or `MAX_ORDER` for
+//! populate-on-demand) does nothing. Per extent: read `extent_start[i]` (a fault stops);
+//! populate-on-demand stops on the target itself, and otherwise stops for HVM targets (the
+//! model has no PoD; Arm answers `-ENOSYS`) and counts the extent for PV ones as Xen does;
+//! else allocate (dying, `max_pages`, memory: stop) and `guest_physmap_add_page` (x86 crashes
+//! the target if a foreign or MMIO entry is in the way; Arm replaces; a GFN beyond the P2M
+//! fails); a failed mapping leaves the extent allocated to the domain, as Xen does. For a PV
+//! target the MFN is written back into `extent_start[i]`.
+//!
+//! Hot path of the model: one P2M leaf lookup per 512 pages, one frame-table fill per extent.
+
+use super::reservation::MemopArgs;
+use crate::allocator::MAX_ORDER;
+use crate::guest_memory::{read_u64_at, write_u64_at, GuestMemory};
+use crate::machine::Machine;
+
+pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn GuestMemory, a: &mut MemopArgs) {
+    let limit = if a.pod { MAX_ORDER } else { super::max_order(m, caller) };
+    if a.extent_order > limit {
+        return;
+    }
+    let mut i = a.nr_done;
+    while i < a.nr_extents {
+        let Ok(gpfn) = read_u64_at(mem, a.extent_list, i) else { break };
+        if a.pod {
+            if a.d == caller || m.dom(a.d).hvm {
+                break;
+            }
+        } else {
+            let Ok(mfn) = m.alloc_domheap_pages(a.d, a.extent_order, a.memflags) else { break };
+            if m.guest_physmap_add_page(a.d, gpfn, mfn, a.extent_order).is_err() {
+                break;
+            }
+            if !m.dom(a.d).translated && write_u64_at(mem, a.extent_list, i, mfn).is_err() {
+                break;
+            }
+        }
+        i += 1;
+    }
+    a.nr_done = i;
+}

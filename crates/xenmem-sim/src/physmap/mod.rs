@@ -1,0 +1,158 @@
+//! The architecture's P2M operations, the layer memory_op calls into: adding and removing
+//! pages (`guest_physmap_*`), `guest_remove_page`, `get_page_from_gfn`,
+//! `xenmem_add_to_physmap_one`, `set_foreign_p2m_entry` and `domain_get_maximum_gpfn`.
+//!
+//! [`x86`] follows `xen/arch/x86/mm/p2m.c` and `physmap.c`; [`arm`] follows
+//! `xen/arch/arm/mm.c` and `p2m.c`. Each public function here picks the machine's
+//! architecture. The one rule both share lives in [`Machine::p2m_write_run`]: when an entry
+//! is replaced, a foreign entry gives its page reference back and a Xen heap page forgets the
+//! GFN it was mapped at (x86 `p2m_entry_modify` and M2P updates, Arm `p2m_put_l3_page`).
+
+mod arm;
+mod x86;
+
+use crate::machine::Machine;
+use crate::p2m::{Entry, Kind};
+
+impl Machine {
+    /// Writes `n` entries of `kind` for frames `mfn..` at `gfn..` in `d`'s P2M and settles
+    /// what they replaced.
+    pub(crate) fn p2m_write_run(&mut self, d: u16, gfn: u64, n: u64, kind: Kind, mfn: u64) {
+        let mut old: Vec<(u64, Entry)> = Vec::new();
+        self.dom_mut(d).p2m.set_run(gfn, n, kind, mfn, |g, e| old.push((g, e)));
+        for (g, e) in old {
+            self.settle_replaced(g, e);
+        }
+    }
+
+    /// Clears `n` entries from `gfn` and settles what was there.
+    pub(crate) fn p2m_clear_run(&mut self, d: u16, gfn: u64, n: u64) {
+        for i in 0..n {
+            let Some(g) = gfn.checked_add(i) else { break };
+            let e = self.dom_mut(d).p2m.set(g, Entry::EMPTY);
+            self.settle_replaced(g, e);
+        }
+    }
+
+    fn settle_replaced(&mut self, gfn: u64, e: Entry) {
+        match e.kind() {
+            Some(Kind::Foreign) => self.put_page(e.mfn()),
+            Some(Kind::XenHeap) => self.xenheap_unmapped(e.mfn(), gfn),
+            _ => {}
+        }
+    }
+
+    /// A Xen heap page stopped being mapped at `gfn` (x86 M2P entry cleared, Arm stored GFN
+    /// invalidated).
+    pub(crate) fn xenheap_unmapped(&mut self, mfn: u64, gfn: u64) {
+        if let Some(x) = self.xenheap.get_mut(&mfn) {
+            if x.gfn == Some(gfn) {
+                x.gfn = None;
+            }
+        }
+    }
+
+    /// `is_xen_heap_mfn` / x86 `is_special_page` for the pages the model has.
+    pub(crate) fn is_xen_heap(&self, mfn: u64) -> bool {
+        self.xenheap.contains_key(&mfn)
+    }
+
+    /// The P2M kind a page gets when mapped into its owner's own physmap as RAM.
+    pub(crate) fn own_kind(&self, mfn: u64) -> Kind {
+        if self.is_xen_heap(mfn) {
+            Kind::XenHeap
+        } else {
+            Kind::Ram
+        }
+    }
+
+    /// `guest_physmap_add_page`: map `2^order` new pages of `d`.
+    pub(crate) fn guest_physmap_add_page(
+        &mut self,
+        d: u16,
+        gfn: u64,
+        mfn: u64,
+        order: u32,
+    ) -> Result<(), i32> {
+        if self.is_arm() {
+            self.arm_p2m_set_entry(d, gfn, 1 << order, mfn, Kind::Ram)
+        } else {
+            self.x86_guest_physmap_add_page(d, gfn, mfn, order)
+        }
+    }
+
+    /// `guest_remove_page` (`xen/common/memory.c`): unmap the page at `gfn` and let go of its
+    /// allocation reference.
+    pub(crate) fn guest_remove_page(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
+        if self.is_arm() {
+            self.arm_guest_remove_page(d, gfn)
+        } else {
+            self.x86_guest_remove_page(d, gfn)
+        }
+    }
+
+    /// `get_page_from_gfn(d, gfn, P2M_ALLOC)`: the frame mapped there and its kind, with a
+    /// reference, when it is a page that can be referenced (RAM, a foreign page, one of the
+    /// domain's Xen heap pages).
+    pub(crate) fn get_page_from_gfn(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
+        if self.is_arm() {
+            self.arm_get_page_from_gfn(d, gfn)
+        } else {
+            self.x86_get_page_from_gfn(d, gfn)
+        }
+    }
+
+    /// `guest_physmap_remove_page` for one page.
+    pub(crate) fn guest_physmap_remove_page(&mut self, d: u16, gfn: u64, mfn: u64) -> Result<(), i32> {
+        if self.is_arm() {
+            self.arm_p2m_remove_mapping(d, gfn, 1, mfn)
+        } else if !self.dom(d).translated {
+            Ok(())
+        } else {
+            self.x86_p2m_remove_page(d, gfn, mfn, 0)
+        }
+    }
+
+    /// `xenmem_add_to_physmap_one`. `caller` is `current->domain`, `foreign` the batch's
+    /// `foreign_domid` (`DOMID_INVALID` from the single form).
+    pub(crate) fn add_to_physmap_one(
+        &mut self,
+        caller: u16,
+        d: u16,
+        space: u32,
+        foreign: u16,
+        idx: u64,
+        gpfn: u64,
+    ) -> Result<(), i32> {
+        if self.is_arm() {
+            self.arm_add_to_physmap_one(caller, d, space, foreign, idx, gpfn)
+        } else {
+            self.x86_add_to_physmap_one(caller, d, space, foreign, idx, gpfn)
+        }
+    }
+
+    /// `set_foreign_p2m_entry(d, fd, gfn, mfn)`: map a frame of `fd` into `d` as foreign.
+    pub(crate) fn set_foreign_p2m_entry(&mut self, d: u16, fd: u16, gfn: u64, mfn: u64) -> Result<(), i32> {
+        if self.is_arm() {
+            self.arm_set_foreign_p2m_entry(d, fd, gfn, mfn)
+        } else {
+            self.x86_set_typed_p2m_entry(d, gfn, mfn)
+        }
+    }
+
+    /// `domain_get_maximum_gpfn`.
+    pub(crate) fn maximum_gpfn(&self, d: u16) -> u64 {
+        if self.is_arm() {
+            self.dom(d).p2m.max_mapped()
+        } else {
+            self.x86_maximum_gpfn(d)
+        }
+    }
+
+    /// `arch_acquire_resource_check`: Arm always; x86 only PV domains and the hardware domain
+    /// (translated callers' foreign references are not torn down safely yet, Xen's FIXME).
+    pub(crate) fn arch_acquire_resource_check(&self, d: u16) -> bool {
+        let dom = self.dom(d);
+        self.is_arm() || !dom.translated || dom.hardware
+    }
+}

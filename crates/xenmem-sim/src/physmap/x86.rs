@@ -1,0 +1,323 @@
+//! x86's P2M operations (`xen/arch/x86/mm/p2m.c`, `physmap.c`, `mm.c`).
+//!
+//! What sets x86 apart: a PV domain is not translated (Xen's view of its P2M is the identity,
+//! and "GFNs" it passes are MFNs); replacing an entry is refused where Arm replaces silently
+//! (`p2m_add_page` crashes the domain rather than drop a foreign, grant or MMIO entry;
+//! `set_typed_p2m_entry` likewise); add_to_physmap frees an ordinary RAM page it displaces and
+//! *moves* a Xen heap page mapped elsewhere; only the hardware domain among translated domains
+//! may map foreign pages.
+
+use crate::error::errno::*;
+use crate::machine::Machine;
+use crate::p2m::Kind;
+use xenmem::abi::{
+    DOMID_XEN, XENMAPSPACE_GMFN, XENMAPSPACE_GMFN_FOREIGN, XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO,
+};
+
+/// Offset of `arch.max_pfn` in a 64-bit x86 `struct shared_info`: 32 `vcpu_info` of 64
+/// bytes, `evtchn_pending` and `evtchn_mask` (512 bytes each), `wc_version`, `wc_sec`,
+/// `wc_nsec`, `wc_sec_hi` (4 each).
+const SHARED_INFO_MAX_PFN: usize = 32 * 64 + 512 + 512 + 16;
+
+/// `dom_xen`'s id for XSM checks.
+const DOM_XEN: u16 = DOMID_XEN;
+
+impl Machine {
+    /// `guest_physmap_add_page`: PV records the pages' M2P (here, also the pseudo-physical map
+    /// the guest's own P2M list would hold); translated goes through `p2m_add_page`.
+    pub(super) fn x86_guest_physmap_add_page(
+        &mut self,
+        d: u16,
+        gfn: u64,
+        mfn: u64,
+        order: u32,
+    ) -> Result<(), i32> {
+        let n = 1u64 << order;
+        if !self.dom(d).translated {
+            let dom = self.dom_mut(d);
+            for i in 0..n {
+                dom.pv_m2p.insert(mfn + i, gfn.wrapping_add(i));
+            }
+            if self.gfn_range_ok(gfn, n) {
+                self.dom_mut(d).p2m.set_run(gfn, n, Kind::Ram, mfn, |_, _| {});
+            }
+            return Ok(());
+        }
+        self.x86_p2m_add_page(d, gfn, mfn, order)
+    }
+
+    /// `p2m_add_page(d, gfn, mfn, order, p2m_ram_rw)`: a special entry (foreign, MMIO) in the
+    /// way crashes the domain and fails `-EPERM`; RAM in the way loses its M2P entry (the page
+    /// stays allocated to the domain, unmapped); then the entries are written and the new
+    /// pages' M2P set.
+    pub(super) fn x86_p2m_add_page(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
+        let n = 1u64 << order;
+        for i in 0..n {
+            let g = gfn.wrapping_add(i);
+            let e = self.dom(d).p2m.get(g);
+            if e.is_special() {
+                self.domain_crash(d);
+                return Err(EPERM);
+            }
+            if e.kind() == Some(Kind::XenHeap) {
+                self.xenheap_unmapped(e.mfn(), g);
+            }
+        }
+        self.x86_p2m_set_entry_check(d, gfn, n)?;
+        let kind = self.own_kind(mfn);
+        self.p2m_write_run(d, gfn, n, kind, mfn);
+        if kind == Kind::XenHeap {
+            if let Some(x) = self.xenheap.get_mut(&mfn) {
+                x.gfn = Some(gfn);
+            }
+        }
+        Ok(())
+    }
+
+    /// What `p2m_set_entry` refuses: a GFN beyond the P2M (`-ENOENT` from the page-table
+    /// walk), and, in the model, a domain whose P2M was torn down (`-ENOMEM`: its paging pool
+    /// is gone).
+    fn x86_p2m_set_entry_check(&self, d: u16, gfn: u64, n: u64) -> Result<(), i32> {
+        if !self.gfn_range_ok(gfn, n) {
+            return Err(self.gfn_range_errno());
+        }
+        if self.dom(d).is_dying() {
+            return Err(ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// `p2m_remove_page`: the entries must still map `mfn..` (`-EILSEQ` otherwise, for RAM
+    /// and MMIO entries), then they are cleared.
+    pub(super) fn x86_p2m_remove_page(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
+        let n = 1u64 << order;
+        for i in 0..n {
+            let e = self.dom(d).p2m.get(gfn.wrapping_add(i));
+            let valid_type = matches!(e.kind(), Some(Kind::Ram | Kind::XenHeap | Kind::Mmio));
+            if valid_type && (!self.frames.valid(mfn) || e.kind() == Some(Kind::Mmio) || e.mfn() != mfn + i) {
+                return Err(EILSEQ);
+            }
+        }
+        self.x86_p2m_set_entry_check(d, gfn, n)?;
+        self.p2m_clear_run(d, gfn, n);
+        Ok(())
+    }
+
+    /// `guest_remove_page` on x86: a hole is `-ENOENT`, direct MMIO `-EPERM`, a page that is
+    /// not the domain's (foreign, another's) `-ENXIO`; otherwise unmapped and its allocation
+    /// reference dropped. For PV the "GFN" is the MFN itself.
+    pub(super) fn x86_guest_remove_page(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
+        let mfn = if self.dom(d).translated {
+            let e = self.dom(d).p2m.get(gfn);
+            match e.kind() {
+                None => return Err(ENOENT),
+                Some(Kind::Mmio) => return Err(EPERM),
+                Some(_) => e.mfn(),
+            }
+        } else {
+            if !self.frames.valid(gfn) {
+                return Err(EINVAL);
+            }
+            gfn
+        };
+        if !self.get_page(mfn, d) {
+            return Err(ENXIO);
+        }
+        let rc = if self.dom(d).translated {
+            self.x86_p2m_remove_page(d, gfn, mfn, 0)
+        } else {
+            self.pv_forget(d, mfn);
+            Ok(())
+        };
+        if rc.is_ok() {
+            self.put_page_alloc_ref(mfn);
+        }
+        self.put_page(mfn);
+        rc
+    }
+
+    /// A PV page leaves the pseudo-physical map its owner's P2M list would show.
+    fn pv_forget(&mut self, d: u16, mfn: u64) {
+        let dom = self.dom_mut(d);
+        if let Some(g) = dom.pv_m2p.remove(&mfn) {
+            let e = dom.p2m.get(g);
+            if e.kind() == Some(Kind::Ram) && e.mfn() == mfn {
+                dom.p2m.set(g, crate::p2m::Entry::EMPTY);
+            }
+        }
+    }
+
+    /// `get_page_from_gfn` on x86 (`p2m_get_page_from_gfn`; PV: the GFN is the MFN).
+    pub(super) fn x86_get_page_from_gfn(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
+        if !self.dom(d).translated {
+            return (self.frames.valid(gfn) && self.get_page(gfn, d)).then_some((gfn, Kind::Ram));
+        }
+        let e = self.dom(d).p2m.get(gfn);
+        match e.kind()? {
+            Kind::Ram | Kind::XenHeap => self.get_page(e.mfn(), d).then_some((e.mfn(), e.kind()?)),
+            Kind::Foreign => match self.page_get_owner_and_reference(e.mfn()) {
+                Some(o) if o != d => Some((e.mfn(), Kind::Foreign)),
+                Some(_) => {
+                    self.put_page(e.mfn());
+                    None
+                }
+                None => None,
+            },
+            Kind::Mmio => None,
+        }
+    }
+
+    /// x86 `xenmem_add_to_physmap_one` (`xen/arch/x86/mm/p2m.c`).
+    pub(super) fn x86_add_to_physmap_one(
+        &mut self,
+        caller: u16,
+        d: u16,
+        space: u32,
+        foreign: u16,
+        idx: u64,
+        gpfn: u64,
+    ) -> Result<(), i32> {
+        // The page to map, and a reference to drop at the end.
+        let (mfn, held) = match space {
+            XENMAPSPACE_SHARED_INFO => ((idx == 0).then(|| self.dom(d).shared_info), None),
+            XENMAPSPACE_GRANT_TABLE => {
+                let m = self.gnttab_map_frame_begin(d, idx)?;
+                (Some(m), Some(m))
+            }
+            XENMAPSPACE_GMFN => {
+                // get_gfn_unshare + get_page_from_mfn: one of the domain's own pages.
+                let e = self.dom(d).p2m.get(idx);
+                match e.kind() {
+                    Some(Kind::Ram | Kind::XenHeap) if self.get_page(e.mfn(), d) => {
+                        (Some(e.mfn()), Some(e.mfn()))
+                    }
+                    _ => (None, None),
+                }
+            }
+            XENMAPSPACE_GMFN_FOREIGN => return self.x86_p2m_add_foreign(caller, d, idx, gpfn, foreign),
+            _ => (None, None),
+        };
+        let rc = match mfn {
+            None => Err(EINVAL),
+            Some(mfn) => self.x86_add_to_physmap_one_tail(d, space, idx, gpfn, mfn),
+        };
+        if let Some(m) = held {
+            self.put_page(m);
+        }
+        rc
+    }
+
+    fn x86_add_to_physmap_one_tail(
+        &mut self,
+        d: u16,
+        space: u32,
+        idx: u64,
+        gpfn: u64,
+        mfn: u64,
+    ) -> Result<(), i32> {
+        let prev = self.dom(d).p2m.get(gpfn);
+        // The page's M2P entry: where it is mapped in the domain's own P2M.
+        let old_gpfn = if self.is_xen_heap(mfn) {
+            self.xenheap.get(&mfn).and_then(|x| x.gfn)
+        } else if space == XENMAPSPACE_GMFN {
+            Some(idx)
+        } else {
+            None
+        };
+        if space == XENMAPSPACE_GMFN && old_gpfn != Some(idx) {
+            return Err(EXDEV);
+        }
+        // Remove what was at gpfn.
+        match prev.kind() {
+            Some(Kind::Mmio) => return Err(EPERM),
+            Some(_) if self.is_xen_heap(prev.mfn()) => self.x86_p2m_remove_page(d, gpfn, prev.mfn(), 0)?,
+            Some(_) if prev.mfn() != mfn => self.x86_guest_remove_page(d, gpfn)?,
+            _ => {}
+        }
+        // Unmap from the old location, then map at the new one.
+        if let Some(o) = old_gpfn.filter(|&o| o != gpfn) {
+            self.x86_p2m_remove_page(d, o, mfn, 0)?;
+        }
+        self.x86_p2m_add_page(d, gpfn, mfn, 0)
+    }
+
+    /// `p2m_add_foreign`: map page `fgfn` of domain `foreign` at `gpfn` of `tdom`.
+    fn x86_p2m_add_foreign(
+        &mut self,
+        caller: u16,
+        tdom: u16,
+        fgfn: u64,
+        gpfn: u64,
+        foreign: u16,
+    ) -> Result<(), i32> {
+        if !self.arch_acquire_resource_check(tdom) {
+            return Err(EPERM);
+        }
+        let fdom = if foreign == DOMID_XEN {
+            DOM_XEN
+        } else {
+            let f = self.lookup_remote(caller, foreign)?;
+            if f == tdom {
+                return Err(EINVAL);
+            }
+            f
+        };
+        crate::xsm::target(self, tdom, fdom)?;
+        // No page in the model is shared with dom_xen, so get_page_from_gfn finds nothing.
+        let (mfn, kind) =
+            if fdom == DOM_XEN { None } else { self.x86_get_page_from_gfn(fdom, fgfn) }.ok_or(EINVAL)?;
+        if !matches!(kind, Kind::Ram | Kind::XenHeap) {
+            self.put_page(mfn);
+            return Err(EINVAL);
+        }
+        let prev = self.dom(tdom).p2m.get(gpfn);
+        let removed = match prev.kind() {
+            Some(Kind::Ram | Kind::Foreign | Kind::XenHeap) if self.is_xen_heap(prev.mfn()) => {
+                self.x86_p2m_remove_page(tdom, gpfn, prev.mfn(), 0)
+            }
+            Some(Kind::Ram | Kind::Foreign | Kind::XenHeap) => self.x86_guest_remove_page(tdom, gpfn),
+            _ => Ok(()),
+        };
+        let rc = removed.and_then(|()| self.x86_set_typed_p2m_entry(tdom, gpfn, mfn));
+        self.put_page(mfn);
+        rc
+    }
+
+    /// `set_typed_p2m_entry(d, gfn, mfn, PAGE_ORDER_4K, p2m_map_foreign)`: a different special
+    /// entry in the way crashes `d` (`-EPERM`); the same foreign mapping is left as it is;
+    /// otherwise the entry takes a reference on the page (`p2m_entry_modify`: `-EBUSY` if the
+    /// page is free) and replaces what was there.
+    pub(super) fn x86_set_typed_p2m_entry(&mut self, d: u16, gfn: u64, mfn: u64) -> Result<(), i32> {
+        let o = self.dom(d).p2m.get(gfn);
+        if o.is_special() {
+            if o.mfn() != mfn || o.kind() != Some(Kind::Foreign) {
+                self.domain_crash(d);
+                return Err(EPERM);
+            }
+            return Ok(());
+        }
+        self.x86_p2m_set_entry_check(d, gfn, 1)?;
+        if self.page_get_owner_and_reference(mfn).is_none() {
+            return Err(EBUSY);
+        }
+        self.p2m_write_run(d, gfn, 1, Kind::Foreign, mfn);
+        Ok(())
+    }
+
+    /// `domain_get_maximum_gpfn`: HVM the P2M's high-water mark; PV `(max_pfn ?: 1) - 1`,
+    /// `max_pfn` being what the guest wrote into its shared info's `arch.max_pfn`.
+    pub(super) fn x86_maximum_gpfn(&self, d: u16) -> u64 {
+        let dom = self.dom(d);
+        if dom.hvm {
+            return dom.p2m.max_mapped();
+        }
+        let mut b = [0u8; 8];
+        self.frames.read(dom.shared_info, SHARED_INFO_MAX_PFN, &mut b);
+        let max_pfn = u64::from_le_bytes(b);
+        if max_pfn == 0 {
+            0
+        } else {
+            max_pfn - 1
+        }
+    }
+}
