@@ -56,17 +56,25 @@ fn queries<P: Platform>(r: &mut Run<'_, P>, t: &([DomId; 5], usize)) {
         r.obs("domu.query", format_args!("current_reservation({})", r.d(d)), shown);
         let v = r.xen().maximum_reservation(d);
         r.obs("domu.query", format_args!("maximum_reservation({})", r.d(d)), Rel(v, mine));
-        let v = r.xen().maximum_gpfn(d).map(|g| g.0);
-        let rel = match v {
-            Ok(g) if g < r.s(0).0 => "below-s",
-            Ok(_) => "at-or-above-s",
-            Err(e) => return r.obs("domu.query", format_args!("maximum_gpfn({})", r.d(d)), ErrName(e)),
-        };
-        r.obs("domu.query", format_args!("maximum_gpfn({})", r.d(d)), rel);
+        let v = r.xen().maximum_gpfn(d);
+        r.obs("domu.query", format_args!("maximum_gpfn({})", r.d(d)), TopRel(v, r.s(0)));
     }
     for d in [DomId::IO, DomId::XEN, DomId::INVALID] {
         let v = r.xen().current_reservation(d);
         r.obs("domu.query", format_args!("current_reservation({})", r.d(d)), V(v));
+    }
+}
+
+/// A highest mapped GFN relative to the scratch hole (`below-s`), or an error.
+struct TopRel(Result<Gfn, Error>, Gfn);
+
+impl core::fmt::Display for TopRel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Err(e) => ErrName(e).fmt(f),
+            Ok(g) if g < self.1 => f.write_str("below-s"),
+            Ok(_) => f.write_str("at-or-above-s"),
+        }
     }
 }
 
@@ -265,9 +273,13 @@ fn decrease<P: Platform>(r: &mut Run<'_, P>, t: &([DomId; 5], usize)) {
         let n = r.xen().decrease_reservation(me, 0, &g[..k]);
         r.obs("domu.decrease", format_args!("decrease_reservation(SELF, order 0, {name})"), N(n));
     }
+    // Its own page, named by its own id; the others' gfn 0x100 (the sibling has RAM there).
+    let n = r.xen().populate_physmap(me, 0, MemFlags::empty(), &mut [r.s(44)]);
+    r.obs("domu.decrease", format_args!("populate(SELF, order 0, 1 at s+44)"), N(n));
     for d in each(t).skip(1) {
-        let n = r.xen().decrease_reservation(d, 0, &[Gfn(0x100)]);
-        r.obs("domu.decrease", format_args!("decrease_reservation({}, order 0, [0x100])", r.d(d)), N(n));
+        let g = if d.raw() == r.cfg().self_id { r.s(44) } else { Gfn(0x100) };
+        let n = r.xen().decrease_reservation(d, 0, &[g]);
+        r.obs("domu.decrease", format_args!("decrease_reservation({}, order 0, [{}])", r.d(d), r.g(g)), N(n));
     }
 }
 

@@ -170,6 +170,7 @@ fn run_domu_from_dom0(con: &mut Console, xen: &Xen<HypercallPage>, info: &StartI
 /// The domU's command line, as dom0's builder writes it.
 struct DomuArgs {
     domid: u16,
+    sibling: Option<u16>,
     log: u64,
     log_size: u64,
 }
@@ -182,7 +183,8 @@ impl DomuArgs {
         };
         let domid = u16::try_from(num(info.arg("domid")?)?).ok()?;
         let (log, size) = info.arg("log")?.split_once(',')?;
-        Some(DomuArgs { domid, log: num(log)?, log_size: num(size)? })
+        let sibling = info.arg("sibling").and_then(num).and_then(|v| u16::try_from(v).ok());
+        Some(DomuArgs { domid, sibling, log: num(log)?, log_size: num(size)? })
     }
 }
 
@@ -215,12 +217,11 @@ fn domu_main(hv: HypercallPage, info: &StartInfo, start_info: u64) -> ! {
     let Some(scratch) = map.hole_above_ram(SCRATCH_PAGES, SCRATCH_ALIGN) else {
         panic!("no hole of {SCRATCH_PAGES} pages below 4 GiB");
     };
-    // No sibling: dom0 builds one domU only.
     let cfg = Config {
         self_id: args.domid,
         scratch_gfn: Gfn(scratch / PAGE),
         scratch_pages: SCRATCH_PAGES,
-        sibling: None,
+        sibling: args.sibling,
     };
     let _ = writeln!(con, "xenmem-domu-guest: scratch {} pages {}", cfg.scratch_gfn, cfg.scratch_pages);
 

@@ -9,7 +9,7 @@
 //! XENMEM_set_memory_map so that it finds its RAM and holes exactly as dom0 does):
 //! - the image's load segments at their physical addresses (1 MiB up);
 //! - the page after the image: its `hvm_start_info`, then its command line at offset 64,
-//!   `role=domu domid=N log=ADDR,SIZE`;
+//!   `role=domu domid=N sibling=M log=ADDR,SIZE`;
 //! - the [`LOG_PAGES`] pages after that: the log area (log.rs).
 //!
 //! Dom0 foreign-maps the image and start-info pages into a hole of its own physmap, fills them
@@ -140,10 +140,13 @@ pub fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) -> Resu
     check_same_as_running_kernel(&image)?;
     let layout = Layout::new(&image)?;
 
+    // A sibling for the domU's cases to name: a second unprivileged domain that exists (with
+    // a little RAM) but never runs.
+    let sibling = make_sibling(xen)?;
     let id =
         xen.create_domain(DomId(0), &xenmem::domctl::pvh_domu(1, 32)).map_err(Fail::xen("createdomain"))?;
     let mut domu = Domu { xen, id, boot: None, log: None, torn_down: false };
-    domu.build(&image, &layout, window)?;
+    domu.build(&image, &layout, window, sibling)?;
     xen.unpause_domain(id).map_err(Fail::xen("unpausedomain"))?;
     let (shutdown_reason, polls) = domu.wait()?;
     if shutdown_reason.is_none() {
@@ -154,7 +157,25 @@ pub fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) -> Resu
     }
     let (header, text) = domu.collect_log(&layout)?;
     domu.teardown()?;
+    xen.destroy_domain(sibling).map_err(Fail::xen("destroydomain (sibling)"))?;
     Ok(Report { domid: id, header, text, shutdown_reason, polls })
+}
+
+/// The sibling domU: 1 MiB limit, four pages at gfn 0x100 (what the model side builds too).
+fn make_sibling(xen: &Xen<HypercallPage>) -> Result<DomId, Fail> {
+    let sib = xen
+        .create_domain(DomId(0), &xenmem::domctl::pvh_domu(1, 32))
+        .map_err(Fail::xen("createdomain (sibling)"))?;
+    xen.set_max_vcpus(sib, 1).map_err(Fail::xen("max_vcpus (sibling)"))?;
+    xen.set_max_mem(sib, 1024).map_err(Fail::xen("max_mem (sibling)"))?;
+    let mut gfns = [Gfn(0x100), Gfn(0x101), Gfn(0x102), Gfn(0x103)];
+    let done = xen
+        .populate_physmap(sib, 0, MemFlags::empty(), &mut gfns)
+        .map_err(Fail::xen("populate_physmap (sibling)"))?;
+    if done != gfns.len() {
+        return Err(Fail::value("populate_physmap (sibling): extents done", done as u64));
+    }
+    Ok(sib)
 }
 
 /// Checks that every read-only load segment of `image` is byte for byte what is loaded and
@@ -226,7 +247,7 @@ struct Domu<'x> {
 }
 
 impl Domu<'_> {
-    fn build(&mut self, image: &Image<'_>, layout: &Layout, window: Gfn) -> Result<(), Fail> {
+    fn build(&mut self, image: &Image<'_>, layout: &Layout, window: Gfn, sibling: DomId) -> Result<(), Fail> {
         let (xen, id) = (self.xen, self.id);
         // max_vcpus is what creates vCPU 0; without it there is no vCPU to load state into.
         xen.set_max_vcpus(id, 1).map_err(Fail::xen("max_vcpus"))?;
@@ -257,7 +278,14 @@ impl Domu<'_> {
         w.write(layout.start_info, &bootinfo::encode(cmdline_at))?;
         let mut line = LineBuf::new();
         // Ends with the NUL the start info's reader looks for.
-        let _ = write!(line, "role=domu domid={} log={:#x},{:#x}\0", id.raw(), layout.log, LOG_PAGES * PAGE);
+        let _ = write!(
+            line,
+            "role=domu domid={} sibling={} log={:#x},{:#x}\0",
+            id.raw(),
+            sibling.raw(),
+            layout.log,
+            LOG_PAGES * PAGE
+        );
         if line.overflowed {
             return Err(Fail::new("domU command line too long"));
         }
