@@ -26,11 +26,13 @@
 //! - MFNs (PV callers only) print as `mfn#K`, K numbering distinct frames in order of
 //!   appearance, so "the same frame as before" survives the comparison.
 
-#![no_std]
+#![cfg_attr(not(feature = "model"), no_std)]
 #![forbid(unsafe_code)]
 
 mod dom0;
 mod domu;
+#[cfg(feature = "model")]
+pub mod model;
 mod report;
 
 use core::fmt::Write;

@@ -1,0 +1,134 @@
+//! The model side of the differential run: `xenmem-sim` machines configured as the QEMU
+//! machines of `scripts/real-xen-x86_64.sh` are, and the suite run on them through the very
+//! same library calls (`xenmem::Xen` over [`xenmem_sim::SimBackend`]).
+//!
+//! Only configuration lives here — the machine's size, which domains exist with how much
+//! RAM, where the platform's scratch hole is — never an expected answer: the answers are the
+//! model's, and the golden files hold real Xen's.
+
+use crate::{Config, Platform, Summary};
+use xenmem::{DomId, Gfn, Mfn, Xen};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimBackend};
+
+/// QEMU's `-m 512`: 512 MiB of machine RAM.
+const MACHINE_FRAMES: u64 = 512 << 8;
+/// `dom0_mem=64M`.
+const DOM0_PAGES: u64 = 64 << 8;
+/// The scratch hole the x86_64 kernel picks as dom0 (first 2 MiB-aligned hole above RAM and
+/// the firmware's reserved ranges: gfn 0x20000 on that machine).
+const DOM0_SCRATCH: Gfn = Gfn(0x2_0000);
+/// Both kernels hand the suite 1024 scratch pages.
+const SCRATCH_PAGES: u64 = 1024;
+/// The domU the kernel builds: 16 MiB of RAM at gfn 0, `max_mem` 32 MiB, 32 grant frames,
+/// grant v1 (`grant_opts` 1), its scratch hole right above its RAM.
+const DOMU_RAM_PAGES: u64 = 16 << 8;
+const DOMU_MAX_PAGES: u64 = 32 << 8;
+const DOMU_SCRATCH: Gfn = Gfn(0x1000);
+/// The sibling the kernel builds beside it: 1 MiB limit, four pages at gfn 0x100.
+const SIBLING_MAX_PAGES: u64 = 1 << 8;
+
+/// A platform over the model: hypercalls through the library, guest memory through the
+/// model's host-side accessors.
+#[derive(Debug)]
+pub struct ModelPlatform {
+    sim: Sim,
+    xen: Xen<SimBackend>,
+    caller: DomId,
+}
+
+impl ModelPlatform {
+    /// The suite's caller is `caller` on `sim`.
+    pub fn new(sim: &Sim, caller: DomId) -> Self {
+        ModelPlatform { sim: sim.clone(), xen: Xen::new(sim.backend(caller)), caller }
+    }
+}
+
+impl Platform for ModelPlatform {
+    type Hv = SimBackend;
+
+    fn xen(&self) -> &Xen<SimBackend> {
+        &self.xen
+    }
+
+    fn read_phys(&mut self, gfn: Gfn, offset: usize, buf: &mut [u8]) -> bool {
+        self.sim.read_gfn(self.caller, gfn, offset, buf).is_ok()
+    }
+
+    fn write_phys(&mut self, gfn: Gfn, offset: usize, data: &[u8]) -> bool {
+        self.sim.write_gfn(self.caller, gfn, offset, data).is_ok()
+    }
+}
+
+/// The x86_64 machine with its PVH dom0, as Xen built it for the kernel.
+pub fn x86_64_pvh_machine() -> Sim {
+    let sim = Sim::new(MachineConfig::x86_64(MACHINE_FRAMES));
+    let dom0 = sim.create_domain(DomainConfig::dom0(DomainKind::Pvh)).expect("dom0");
+    sim.populate_ram(dom0, Gfn(0), DOM0_PAGES).expect("dom0 RAM");
+    // Xen maps the firmware's reserved ranges 1:1 into a PVH hardware domain; the top one
+    // ends just below 4 GiB, which is what makes dom0's highest mapped GFN lie above the
+    // scratch hole.
+    sim.map_mmio(dom0, Gfn(0xf_ffff), Mfn(0xf_ffff)).expect("dom0 firmware range");
+    sim
+}
+
+/// Runs the dom0 cases on the model configured as `scripts/real-xen-x86_64.sh`'s machine.
+pub fn run_x86_64_pvh_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = x86_64_pvh_machine();
+    let mut p = ModelPlatform::new(&sim, DomId(0));
+    let cfg = Config { self_id: 0, scratch_gfn: DOM0_SCRATCH, scratch_pages: SCRATCH_PAGES, sibling: None };
+    let summary = crate::run_dom0(&mut p, &cfg, out);
+    (sim, summary)
+}
+
+/// Runs the domU cases on the model: dom0's machine plus the sibling and the domU the
+/// kernel's toolstack builds, the domU as the caller.
+pub fn run_x86_64_pvh_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = x86_64_pvh_machine();
+    let domu_like = |max_pages| DomainConfig {
+        max_pages,
+        max_grant_frames: 32,
+        grant_version: 1,
+        ..DomainConfig::domu(DomainKind::Pvh)
+    };
+    let sibling = sim.create_domain(domu_like(SIBLING_MAX_PAGES)).expect("sibling");
+    sim.populate_ram(sibling, Gfn(0x100), 4).expect("sibling RAM");
+    let domu = sim.create_domain(domu_like(DOMU_MAX_PAGES)).expect("domU");
+    sim.populate_ram(domu, Gfn(0), DOMU_RAM_PAGES).expect("domU RAM");
+    let mut p = ModelPlatform::new(&sim, domu);
+    let cfg = Config {
+        self_id: domu.raw(),
+        scratch_gfn: DOMU_SCRATCH,
+        scratch_pages: SCRATCH_PAGES,
+        sibling: Some(sibling.raw()),
+    };
+    let summary = crate::run_domu(&mut p, &cfg, out);
+    (sim, summary)
+}
+
+/// How two runs' lines compare: per case, and in all.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    /// Lines compared (the longer of the two runs).
+    pub observations: usize,
+    /// Lines that agree.
+    pub agree: usize,
+    /// `(line number, real Xen's line, the model's line)` for each that differs.
+    pub differ: Vec<(usize, String, String)>,
+}
+
+/// Compares real Xen's lines with the model's, line by line.
+pub fn compare(real: &str, model: &str) -> Comparison {
+    let r: Vec<&str> = real.lines().collect();
+    let m: Vec<&str> = model.lines().collect();
+    let n = r.len().max(m.len());
+    let mut c = Comparison { observations: n, ..Comparison::default() };
+    for i in 0..n {
+        let (a, b) = (r.get(i).copied().unwrap_or("<missing>"), m.get(i).copied().unwrap_or("<missing>"));
+        if a == b {
+            c.agree += 1;
+        } else {
+            c.differ.push((i + 1, a.to_string(), b.to_string()));
+        }
+    }
+    c
+}
