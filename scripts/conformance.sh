@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The differential run: boots the real Xen 4.17 under QEMU with the x86_64 conformance kernel
+# (dom0, then the unprivileged domU it starts), runs the identical suite on the model
+# configured as that machine, and diffs the two line by line.
+#
+# Prints per-case results, each side's wall time, and the summary lines
+#   conformance: N observations, N agree, 0 differ
+#   conformance (domU): M observations, M agree, 0 differ
+# Exit status: non-zero on any difference, on a failed boot, or when real Xen's answers no
+# longer match the recording the plain `cargo test` holds the model to
+# (crates/xenmem-conformance/golden/).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+golden=crates/xenmem-conformance/golden
+
+echo "== real Xen 4.17 under QEMU (TCG) =="
+bash scripts/real-xen-x86_64.sh | tee out/real-xen-x86_64.summary
+real_s=$(sed -nE 's/^boot to exit: ([0-9.]+) s.*/\1/p' out/real-xen-x86_64.summary)
+
+echo "== the model, configured as that machine =="
+cargo build --quiet --release -p xenmem-conformance --features model --example on-model
+model=target/release/examples/on-model
+status=0
+"$model" x86_64-pvh-dom0 --compare out/real-xen-x86_64.lines | tee out/conformance-dom0.txt || status=1
+"$model" x86_64-pvh-domu --compare out/real-xen-x86_64-domu.lines --label domU | tee out/conformance-domu.txt || status=1
+
+# Real Xen must still give the answers recorded for cargo test.
+for pair in "x86_64-pvh-dom0:real-xen-x86_64" "x86_64-pvh-domu:real-xen-x86_64-domu"; do
+  if ! diff -u "$golden/${pair%%:*}.txt" "out/${pair##*:}.lines" >"out/${pair%%:*}.golden.diff"; then
+    echo "real Xen's answers changed since $golden/${pair%%:*}.txt was recorded:" >&2
+    cat "out/${pair%%:*}.golden.diff" >&2
+    status=1
+  fi
+done
+
+model_ms=$(sed -nE 's/^model side wall time: ([0-9.]+) ms/\1/p' out/conformance-dom0.txt)
+awk -v r="$real_s" -v m="$model_ms" 'BEGIN {
+  printf "wall time: real Xen boot to exit %.2f s (dom0 and domU), model dom0 suite %.3f ms: %.0fx faster\n", r, m, (r * 1000) / m }'
+grep -h '^conformance' out/conformance-dom0.txt out/conformance-domu.txt
+exit $status
