@@ -14,6 +14,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 golden=crates/xenmem-conformance/golden
 
+mkdir -p out
 echo "== real Xen 4.17 under QEMU (TCG) =="
 bash scripts/real-xen-x86_64.sh | tee out/real-xen-x86_64.summary
 real_s=$(sed -nE 's/^boot to exit: ([0-9.]+) s.*/\1/p' out/real-xen-x86_64.summary)
