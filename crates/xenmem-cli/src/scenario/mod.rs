@@ -1,0 +1,224 @@
+//! A scenario: a machine, its domains, and the operations they issue, each optionally with the
+//! outcome Xen is expected to give. Read from TOML by [`parse`]; run by `crate::exec`.
+//!
+//! The types hold resolved values (domain ids, typed spaces, errno values), so a scenario that
+//! parsed can only fail at run time in the ways Xen (or the model's host side) fails.
+
+mod parse;
+mod value;
+
+pub use parse::parse;
+
+use xenmem::{DomId, Gfn, MapSpace, MemFlags, ResourceType, XenError};
+use xenmem_sim::{Arch, DomainKind};
+
+/// A whole scenario file.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file it came from (for messages).
+    pub file: String,
+    /// Its `name`, or the file name.
+    pub name: String,
+    /// Its `description`, if any.
+    pub description: Option<String>,
+    /// The machine.
+    pub machine: Machine,
+    /// The domains, in file order.
+    pub domains: Vec<Domain>,
+    /// The operations, in file order.
+    pub steps: Vec<Step>,
+}
+
+/// `[machine]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    /// x86_64 or arm64.
+    pub arch: Arch,
+    /// RAM in 4 KiB frames.
+    pub frames: u64,
+}
+
+/// One `[[domain]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    /// How steps name it.
+    pub name: String,
+    /// Its id.
+    pub id: u16,
+    /// PV (not translated), PVH or HVM.
+    pub kind: DomainKind,
+    /// The control domain (toolstack privileges).
+    pub control: bool,
+    /// The hardware domain.
+    pub hardware: bool,
+    /// Pages of RAM it is built with.
+    pub memory: u64,
+    /// First GFN of that RAM.
+    pub memory_at: Gfn,
+    /// `max_pages`.
+    pub max_pages: u64,
+    /// Grant-table frames it may grow to.
+    pub grant_frames: u32,
+    /// The domain it is the device model of.
+    pub target: Option<u16>,
+    /// ioreq servers to create for it, each run by an emulator domain.
+    pub ioreq_servers: Vec<IoreqServer>,
+    /// Line of its `[[domain]]` header.
+    pub line: usize,
+}
+
+/// An ioreq server a domain starts with (the model's stand-in for dm_op's create).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoreqServer {
+    /// The emulating domain.
+    pub emulator: u16,
+    /// With a buffered-ioreq page.
+    pub bufioreq: bool,
+}
+
+/// One `[[step]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// 1-based position in the file.
+    pub index: usize,
+    /// Line of its `[[step]]` header.
+    pub line: usize,
+    /// The calling domain.
+    pub by: u16,
+    /// What it does.
+    pub op: Op,
+    /// The outcome it must have, if given.
+    pub expect: Option<Expect>,
+    /// Per-entry outcomes of a batch, if given.
+    pub expect_errs: Option<Vec<EntryExpect>>,
+    /// Times to issue it (at least 1).
+    pub repeat: u64,
+    /// Pages added to every GFN of the step on each repetition.
+    pub stride: u64,
+    /// A remark shown beside the step (`note = "..."`).
+    pub note: Option<String>,
+}
+
+/// The operations a step can issue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `XENMEM_add_to_physmap` (`size` only for `gmfn_range`).
+    AddToPhysmap { domid: DomId, space: MapSpace, idx: u64, gfn: Gfn, size: u16 },
+    /// `XENMEM_add_to_physmap_batch`.
+    AddToPhysmapBatch { domid: DomId, space: MapSpace, foreign: DomId, idxs: Vec<u64>, gfns: Vec<Gfn> },
+    /// `XENMEM_remove_from_physmap`.
+    RemoveFromPhysmap { domid: DomId, gfn: Gfn },
+    /// `XENMEM_populate_physmap`.
+    PopulatePhysmap { domid: DomId, order: u32, flags: MemFlags, gfns: Vec<Gfn> },
+    /// `XENMEM_acquire_resource` mapping frames at `gfns`.
+    AcquireResource { domid: DomId, ty: ResourceType, id: u32, frame: u64, gfns: Vec<Gfn> },
+    /// `XENMEM_acquire_resource`'s size query.
+    AcquireResourceSize { domid: DomId, ty: ResourceType, id: u32 },
+    /// `XENMEM_increase_reservation`.
+    IncreaseReservation { domid: DomId, order: u32, flags: MemFlags, count: u64 },
+    /// `XENMEM_decrease_reservation`.
+    DecreaseReservation { domid: DomId, order: u32, gfns: Vec<Gfn> },
+    /// `XENMEM_current_reservation`.
+    CurrentReservation { domid: DomId },
+    /// `XENMEM_maximum_reservation`.
+    MaximumReservation { domid: DomId },
+    /// `XENMEM_maximum_gpfn`.
+    MaximumGpfn { domid: DomId },
+    /// `XEN_DOMCTL_max_mem`.
+    SetMaxMem { domid: DomId, kib: u64 },
+    /// `XEN_DOMCTL_destroydomain`.
+    DestroyDomain { domid: DomId },
+    /// The caller stores bytes into its own guest frame.
+    Write { gfn: Gfn, offset: usize, data: Vec<u8> },
+    /// The caller loads bytes from its own guest frame.
+    Read { gfn: Gfn, offset: usize, len: usize },
+}
+
+impl Op {
+    /// The operation's name as scenario files spell it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::AddToPhysmap { .. } => "add_to_physmap",
+            Op::AddToPhysmapBatch { .. } => "add_to_physmap_batch",
+            Op::RemoveFromPhysmap { .. } => "remove_from_physmap",
+            Op::PopulatePhysmap { .. } => "populate_physmap",
+            Op::AcquireResource { .. } => "acquire_resource",
+            Op::AcquireResourceSize { .. } => "acquire_resource_size",
+            Op::IncreaseReservation { .. } => "increase_reservation",
+            Op::DecreaseReservation { .. } => "decrease_reservation",
+            Op::CurrentReservation { .. } => "current_reservation",
+            Op::MaximumReservation { .. } => "maximum_reservation",
+            Op::MaximumGpfn { .. } => "maximum_gpfn",
+            Op::SetMaxMem { .. } => "set_max_mem",
+            Op::DestroyDomain { .. } => "destroy_domain",
+            Op::Write { .. } => "write",
+            Op::Read { .. } => "read",
+        }
+    }
+
+    /// Every operation name a step may use.
+    pub const NAMES: [&'static str; 15] = [
+        "add_to_physmap",
+        "add_to_physmap_batch",
+        "remove_from_physmap",
+        "populate_physmap",
+        "acquire_resource",
+        "acquire_resource_size",
+        "increase_reservation",
+        "decrease_reservation",
+        "current_reservation",
+        "maximum_reservation",
+        "maximum_gpfn",
+        "set_max_mem",
+        "destroy_domain",
+        "write",
+        "read",
+    ];
+
+    /// The step shifted by `pages` on every GFN (for repetitions).
+    pub fn shifted(&self, pages: u64) -> Op {
+        let sh = |g: Gfn| Gfn(g.0.wrapping_add(pages));
+        let shv = |v: &[Gfn]| v.iter().map(|&g| sh(g)).collect::<Vec<_>>();
+        let mut op = self.clone();
+        match &mut op {
+            Op::AddToPhysmap { gfn, .. } | Op::RemoveFromPhysmap { gfn, .. } => *gfn = sh(*gfn),
+            Op::Write { gfn, .. } | Op::Read { gfn, .. } => *gfn = sh(*gfn),
+            Op::AddToPhysmapBatch { gfns, .. }
+            | Op::PopulatePhysmap { gfns, .. }
+            | Op::AcquireResource { gfns, .. }
+            | Op::DecreaseReservation { gfns, .. } => *gfns = shv(gfns),
+            _ => {}
+        }
+        op
+    }
+}
+
+/// An expected outcome (`expect = ...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// `"ok"`: success with no value (for a batch: the call itself succeeded).
+    Ok,
+    /// `"-ESRCH"`: Xen's errno.
+    Errno(XenError),
+    /// `"lib"` / `"lib:GfnsLength"`: the library refused before any hypercall.
+    Lib(Option<String>),
+    /// A count or value: `4`.
+    Value(u64),
+    /// `"unlimited"`: a maximum reservation of `u32::MAX` pages.
+    Unlimited,
+    /// Bytes a read gives back (`"5a a5 3c"`).
+    Bytes(Vec<u8>),
+    /// `"unmapped"`: nothing readable at the GFN.
+    Unmapped,
+}
+
+/// One expected entry status of a batch (`expect_errs = ["ok", "-EINVAL", "-"]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryExpect {
+    /// Mapped.
+    Ok,
+    /// Failed with this errno.
+    Errno(XenError),
+    /// Not reached (`"-"`).
+    NotDone,
+}
