@@ -7,9 +7,11 @@
 //! 0x1000.. pages to map, 0x8000.. its own Xen pages.
 
 use crate::report::{Batch, D, N, R, V};
-use crate::{Platform, Run};
-use xenmem::abi::domctl::{DomctlGetDomainInfo, XEN_DOMINF_DYING, XEN_DOMINF_HAP, XEN_DOMINF_HVM_GUEST};
-use xenmem::abi::domctl::{XEN_DOMINF_PAUSED, XEN_DOMINF_SHUTDOWN};
+use crate::{Arch, Platform, Run};
+use xenmem::abi::domctl::{
+    DomctlCreateDomain, DomctlGetDomainInfo, XEN_DOMINF_DYING, XEN_DOMINF_HAP, XEN_DOMINF_HVM_GUEST,
+    XEN_DOMINF_PAUSED, XEN_DOMINF_SHUTDOWN,
+};
 use xenmem::{DomId, EntryStatus, Error, Gfn, GrantFrame, MapSpace, MemFlags, ResourceType};
 
 /// The domU's memory limit: 4 MiB, 1024 pages.
@@ -101,12 +103,25 @@ impl core::fmt::Display for InfoLine {
     }
 }
 
-/// A PVH domU, built as a toolstack does: createdomain, max_vcpus, max_mem.
+/// The createdomain body of the domU a dom0 builds: 1 vCPU, 32 grant frames, grant v1, in
+/// the architecture's only (Arm) or chosen (x86: PVH) kind of translated guest.
+pub(crate) fn domu_body(arch: Arch) -> DomctlCreateDomain {
+    match arch {
+        Arch::X86_64 => xenmem::domctl::pvh_domu(1, 32),
+        Arch::Arm64 => xenmem::domctl::arm_domu(1, 32),
+    }
+}
+
+/// A domU, built as a toolstack does: createdomain, max_vcpus, max_mem.
 fn create_domu<P: Platform>(r: &mut Run<'_, P>) -> Option<DomId> {
-    let created = r.xen().create_domain(DomId(0), &xenmem::domctl::pvh_domu(1, 32));
+    let created = r.xen().create_domain(DomId(0), &domu_body(r.arch()));
+    let kind = match r.arch() {
+        Arch::X86_64 => "pvh",
+        Arch::Arm64 => "arm",
+    };
     r.obs(
         "domctl.create",
-        format_args!("createdomain(pvh, vcpus 1, grant frames 32)"),
+        format_args!("createdomain({kind}, vcpus 1, grant frames 32)"),
         match created {
             Ok(d) => DomResult(Ok(d)),
             Err(e) => DomResult(Err(e)),

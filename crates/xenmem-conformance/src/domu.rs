@@ -331,7 +331,7 @@ fn acquire<P: Platform>(r: &mut Run<'_, P>, t: &([DomId; 5], usize)) {
 }
 
 fn domctl<P: Platform>(r: &mut Run<'_, P>) {
-    let v = r.xen().create_domain(DomId(0), &xenmem::domctl::pvh_domu(1, 32)).map(drop);
+    let v = r.xen().create_domain(DomId(0), &crate::dom0::domu_body(r.arch())).map(drop);
     r.obs("domu.domctl", format_args!("createdomain"), R(v));
     let v = r.xen().domain_info(DomId(0)).map(drop);
     r.obs("domu.domctl", format_args!("getdomaininfo(d0)"), R(v));

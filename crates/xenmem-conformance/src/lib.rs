@@ -40,10 +40,27 @@ use xenmem::{Gfn, Hypercall, Xen};
 
 pub use report::Run;
 
+/// The architecture of the machine a run is on. Most cases are the same everywhere; the
+/// domain dom0 creates is not (its createdomain body is per architecture), and cases that only
+/// mean something on one architecture run only there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arch {
+    /// x86_64 (the PVH kernels): what every platform was before arm64, hence the default.
+    #[default]
+    X86_64,
+    /// arm64: every guest is translated; dom0 is mapped 1:1.
+    Arm64,
+}
+
 /// What a run needs from the machine it runs on, beyond hypercalls.
 pub trait Platform {
     /// The hypercall backend.
     type Hv: Hypercall;
+
+    /// The machine's architecture.
+    fn arch(&self) -> Arch {
+        Arch::X86_64
+    }
 
     /// The operations, over the backend.
     fn xen(&self) -> &Xen<Self::Hv>;

@@ -1,7 +1,7 @@
 //! Printing observations: the canonical line and the normalisation of values that differ
 //! between machines (see the crate documentation).
 
-use crate::{Config, Platform, Summary};
+use crate::{Arch, Config, Platform, Summary};
 use core::fmt::{self, Display, Write};
 use xenmem::{DomId, EntryStatus, Error, Gfn, Xen};
 
@@ -35,6 +35,11 @@ impl<'a, P: Platform> Run<'a, P> {
 
     pub(crate) fn cfg(&self) -> &Config {
         self.cfg
+    }
+
+    /// The platform's architecture.
+    pub(crate) fn arch(&self) -> Arch {
+        self.p.arch()
     }
 
     /// GFN `n` pages into the scratch hole.
