@@ -48,6 +48,10 @@ struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Model backend: the machine the dom0 subcommands act on, built by this scenario file
+    /// (its steps run first). Default: a PVH dom0 with 16 MiB on a 512 MiB machine.
+    #[arg(long, global = true, value_name = "FILE")]
+    scenario: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -131,25 +135,37 @@ fn dispatch(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Run { file, svg } => {
             model_only(cli, "run")?;
+            no_scenario_option(cli)?;
             let name = file.display().to_string();
             let text = std::fs::read_to_string(file).map_err(|e| InputError::file(&name, read_error(&e)))?;
             scenario(cli, &name, &text, svg.as_deref())
         }
         Command::Demo { svg, print } => {
             model_only(cli, "demo")?;
+            no_scenario_option(cli)?;
             if *print {
                 out(DEMO);
                 return Ok(());
             }
             scenario(cli, "<demo>", DEMO, svg.as_deref())
         }
-        Command::Reservation(a) => dom0::reservation(cli.backend == Backend::Privcmd, cli.json, a),
-        Command::Resource(a) => dom0::resource(cli.backend == Backend::Privcmd, cli.json, a),
-        Command::ReadFrame(a) => dom0::read_frame(cli.backend == Backend::Privcmd, cli.json, a),
-        Command::WriteFrame(a) => dom0::write_frame(cli.backend == Backend::Privcmd, cli.json, a),
-        Command::Domain(c) => dom0::domain(cli.backend == Backend::Privcmd, cli.json, c),
+        Command::Reservation(a) => dom0::reservation(&dom0_opts(cli)?, a),
+        Command::Resource(a) => dom0::resource(&dom0_opts(cli)?, a),
+        Command::ReadFrame(a) => dom0::read_frame(&dom0_opts(cli)?, a),
+        Command::WriteFrame(a) => dom0::write_frame(&dom0_opts(cli)?, a),
+        Command::Domain(c) => dom0::domain(&dom0_opts(cli)?, c),
         Command::Conformance(a) => conformance::run(cli.backend == Backend::Privcmd, a),
     }
+}
+
+fn dom0_opts(cli: &Cli) -> Result<dom0::Opts, Failure> {
+    let privcmd = cli.backend == Backend::Privcmd;
+    if privcmd && cli.scenario.is_some() {
+        return Err(Failure::Input(
+            "--scenario builds a machine on the model; it does not apply to --backend privcmd".into(),
+        ));
+    }
+    Ok(dom0::Opts { privcmd, json: cli.json, scenario: cli.scenario.clone() })
 }
 
 fn model_only(cli: &Cli, what: &str) -> Result<(), Failure> {
@@ -157,6 +173,15 @@ fn model_only(cli: &Cli, what: &str) -> Result<(), Failure> {
         return Err(Failure::Input(format!(
             "`{what}` runs scenarios on the embedded model; --backend privcmd is for the dom0 subcommands"
         )));
+    }
+    Ok(())
+}
+
+fn no_scenario_option(cli: &Cli) -> Result<(), Failure> {
+    if cli.scenario.is_some() {
+        return Err(Failure::Input(
+            "--scenario is for the dom0 subcommands; `run` takes the file itself".into(),
+        ));
     }
     Ok(())
 }

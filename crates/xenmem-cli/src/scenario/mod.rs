@@ -8,6 +8,7 @@ mod parse;
 mod value;
 
 pub use parse::parse;
+pub use value::{hex_bytes as value_hex, parse_uint as value_uint};
 
 use xenmem::{DomId, Gfn, MapSpace, MemFlags, ResourceType, XenError};
 use xenmem_sim::{Arch, DomainKind};
