@@ -1,0 +1,261 @@
+//! Feature `model`: the xenmem-sim model of Xen 4.17 inside the static library, so a C
+//! program's test runs with no Xen.
+//!
+//! The library then defines `xenmem_hypercall` itself and runs each hypercall on the model
+//! as the domain chosen with `xenmem_model_set_caller`: the `xendom_*` functions take exactly
+//! the path they take on a real platform, through the same hook. The `xenmem_model_*`
+//! functions build the machine and its domains and look inside them.
+
+use crate::ffi::{self, guard, guard_or};
+use crate::xendom::xen_pfn_t;
+use core::ffi::{c_int, c_long, c_uint, c_void};
+use std::sync::{Mutex, MutexGuard};
+use xenmem::{DomId, Gfn, Hypercall, XenError};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimError};
+
+/// `xenmem_model_create_domain` kind: x86 PV (not translated).
+pub const XENMEM_MODEL_PV: c_uint = 0;
+/// `xenmem_model_create_domain` kind: x86 PVH (translated).
+pub const XENMEM_MODEL_PVH: c_uint = 1;
+/// `xenmem_model_create_domain` kind: x86 HVM (translated).
+pub const XENMEM_MODEL_HVM: c_uint = 2;
+/// `xenmem_model_create_domain` flag: the control domain (privileged over every domain).
+pub const XENMEM_MODEL_CONTROL: c_uint = 1;
+/// `xenmem_model_create_domain` flag: the hardware domain.
+pub const XENMEM_MODEL_HARDWARE: c_uint = 2;
+/// The most machine frames `xenmem_model_init` takes (2^26 frames, 256 GiB): the model keeps
+/// 4 bytes per frame.
+pub const XENMEM_MODEL_MAX_FRAMES: u64 = 1 << 26;
+
+/// The model and the domain hypercalls come from.
+struct Model {
+    sim: Sim,
+    caller: DomId,
+}
+
+static MODEL: Mutex<Option<Model>> = Mutex::new(None);
+
+fn model() -> MutexGuard<'static, Option<Model>> {
+    // A panic while the lock was held cannot leave the Option itself half-written.
+    MODEL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const fn neg(e: XenError) -> c_int {
+    -e.errno()
+}
+
+/// The model's refusal of a host-side request, as a negative errno.
+fn errno(e: SimError) -> c_int {
+    match e {
+        SimError::NoSuchDomain(_) => neg(XenError::Srch),
+        SimError::BadDomainId(_) => neg(XenError::Exist),
+        SimError::Xen(x) => neg(x),
+        SimError::OutOfMemory => neg(XenError::NoMem),
+        SimError::NotMapped(..) => neg(XenError::NoEnt),
+        _ => neg(XenError::Inval),
+    }
+}
+
+/// Runs `f` on the model; `-ENOSYS` before `xenmem_model_init`.
+fn with_sim(f: impl FnOnce(&Sim) -> c_int) -> c_int {
+    let sim = match &*model() {
+        Some(m) => m.sim.clone(),
+        None => return neg(XenError::NoSys),
+    };
+    f(&sim)
+}
+
+fn domid(d: c_int) -> Option<DomId> {
+    u16::try_from(d).ok().map(DomId)
+}
+
+/// Starts a new model: an x86_64 machine with `frames` 4 KiB frames of RAM running Xen 4.17
+/// with its defaults, and no domains. Replaces any earlier model.
+///
+/// Returns 0, or `-EINVAL` for 0 frames or more than `XENMEM_MODEL_MAX_FRAMES`.
+#[no_mangle]
+pub extern "C" fn xenmem_model_init(frames: u64) -> c_int {
+    guard(|| {
+        if frames == 0 || frames > XENMEM_MODEL_MAX_FRAMES {
+            return neg(XenError::Inval);
+        }
+        *model() = Some(Model { sim: Sim::new(MachineConfig::x86_64(frames)), caller: DomId(0) });
+        0
+    })
+}
+
+/// Creates a running domain as a domain builder would: id `domid` (-1 for the next free
+/// one), `kind` one of `XENMEM_MODEL_PV`/`_PVH`/`_HVM`, `flags` any of
+/// `XENMEM_MODEL_CONTROL` and `XENMEM_MODEL_HARDWARE`, a limit of `max_pages` pages
+/// (`UINT32_MAX`: no limit), one vCPU, 64 grant-table frames for a control or hardware
+/// domain and 32 (libxl's default) otherwise.
+///
+/// Returns the new domain's id, or a negative errno: `-EEXIST` (id taken or reserved),
+/// `-EINVAL` (bad kind, flags or id), `-ENOMEM`, `-ENOSYS` (no model).
+#[no_mangle]
+pub extern "C" fn xenmem_model_create_domain(
+    domid: c_int,
+    kind: c_uint,
+    flags: c_uint,
+    max_pages: u64,
+) -> c_int {
+    guard(|| {
+        let kind = match kind {
+            XENMEM_MODEL_PV => DomainKind::Pv,
+            XENMEM_MODEL_PVH => DomainKind::Pvh,
+            XENMEM_MODEL_HVM => DomainKind::Hvm,
+            _ => return neg(XenError::Inval),
+        };
+        if flags & !(XENMEM_MODEL_CONTROL | XENMEM_MODEL_HARDWARE) != 0 {
+            return neg(XenError::Inval);
+        }
+        let id = match domid {
+            -1 => None,
+            d => match u16::try_from(d) {
+                Ok(d) => Some(d),
+                Err(_) => return neg(XenError::Inval),
+            },
+        };
+        let privileged = flags != 0;
+        let mut cfg = if privileged { DomainConfig::dom0(kind) } else { DomainConfig::domu(kind) };
+        cfg.id = id;
+        cfg.control = flags & XENMEM_MODEL_CONTROL != 0;
+        cfg.hardware = flags & XENMEM_MODEL_HARDWARE != 0;
+        cfg.max_pages = max_pages;
+        with_sim(|sim| match sim.create_domain(cfg) {
+            Ok(d) => c_int::from(d.raw()),
+            Err(e) => errno(e),
+        })
+    })
+}
+
+/// Makes `domid` the domain every following hypercall comes from (initially domain 0).
+///
+/// Returns 0, or `-ESRCH` (no such domain), `-EINVAL` (not a domain id), `-ENOSYS` (no
+/// model).
+#[no_mangle]
+pub extern "C" fn xenmem_model_set_caller(domid: c_int) -> c_int {
+    guard(|| {
+        let Some(d) = self::domid(domid) else { return neg(XenError::Inval) };
+        let mut m = model();
+        let Some(m) = m.as_mut() else { return neg(XenError::NoSys) };
+        if m.sim.domain_info(d).is_none() {
+            return neg(XenError::Srch);
+        }
+        m.caller = d;
+        0
+    })
+}
+
+/// Reads `len` bytes at byte `offset` of the page domain `domid` maps at frame `gfn`
+/// (following foreign and grant mappings to the page behind them) into `buf`.
+///
+/// Returns 0, or `-ESRCH` (no such domain), `-ENOENT` (nothing readable mapped there),
+/// `-EINVAL` (past the end of the page, a null `buf`), `-ENOSYS` (no model).
+///
+/// # Safety
+///
+/// `buf` must point to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xenmem_model_read(
+    domid: c_int,
+    gfn: xen_pfn_t,
+    offset: usize,
+    buf: *mut c_void,
+    len: usize,
+) -> c_int {
+    guard(|| {
+        let Some(d) = self::domid(domid) else { return neg(XenError::Inval) };
+        // SAFETY: the caller promises `len` writable bytes at `buf`.
+        let Some(buf) = (unsafe { ffi::slice_mut(buf.cast::<u8>(), len) }) else {
+            return neg(XenError::Inval);
+        };
+        with_sim(|sim| sim.read_gfn(d, Gfn(gfn), offset, buf).map_or_else(errno, |()| 0))
+    })
+}
+
+/// Writes `len` bytes from `buf` at byte `offset` of the page domain `domid` maps at frame
+/// `gfn`.
+///
+/// Returns as `xenmem_model_read`.
+///
+/// # Safety
+///
+/// `buf` must point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xenmem_model_write(
+    domid: c_int,
+    gfn: xen_pfn_t,
+    offset: usize,
+    buf: *const c_void,
+    len: usize,
+) -> c_int {
+    guard(|| {
+        let Some(d) = self::domid(domid) else { return neg(XenError::Inval) };
+        // SAFETY: the caller promises `len` readable bytes at `buf`.
+        let Some(data) = (unsafe { ffi::slice(buf.cast::<u8>(), len) }) else { return neg(XenError::Inval) };
+        with_sim(|sim| sim.write_gfn(d, Gfn(gfn), offset, data).map_or_else(errno, |()| 0))
+    })
+}
+
+/// The pages domain `domid` owns (Xen's `tot_pages`), or `-ESRCH`, `-EINVAL`, `-ENOSYS`.
+#[no_mangle]
+pub extern "C" fn xenmem_model_current_pages(domid: c_int) -> i64 {
+    guard_or(i64::from(neg(XenError::Io)), || {
+        let Some(d) = self::domid(domid) else { return i64::from(neg(XenError::Inval)) };
+        let Some(sim) = model().as_ref().map(|m| m.sim.clone()) else {
+            return i64::from(neg(XenError::NoSys));
+        };
+        match sim.domain_info(d) {
+            Some(i) => i64::try_from(i.tot_pages).unwrap_or(i64::MAX),
+            None => i64::from(neg(XenError::Srch)),
+        }
+    })
+}
+
+/// Hypercalls the model has received since `xenmem_model_init` (0 without a model).
+#[no_mangle]
+pub extern "C" fn xenmem_model_hypercalls() -> u64 {
+    guard_or(0, || model().as_ref().map_or(0, |m| m.sim.hypercalls()))
+}
+
+/// Checks the model's invariants (frame ownership, reference counts, reservations).
+///
+/// Returns 0 if they hold, `-EIO` (after printing the violation to stderr) if not, `-ENOSYS`
+/// without a model.
+#[no_mangle]
+pub extern "C" fn xenmem_model_check() -> c_int {
+    guard(|| {
+        with_sim(|sim| match sim.check_invariants() {
+            Ok(()) => 0,
+            Err(v) => {
+                eprintln!("xenmem model invariant violated: {v:?}");
+                neg(XenError::Io)
+            }
+        })
+    })
+}
+
+/// The library's own `xenmem_hypercall` in a `model` build: hypercall `op` on the model, as
+/// the current caller, reading and writing this process's memory. `-ENOSYS` without a model.
+///
+/// # Safety
+///
+/// As for any `xenmem_hypercall`: every address among the arguments, and every guest handle
+/// in the structs they point to, must be valid for the accesses hypercall `op` makes.
+///
+/// cbindgen:ignore
+#[no_mangle]
+pub unsafe extern "C" fn xenmem_hypercall(op: c_uint, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> c_long {
+    let rc = guard_or(i64::from(neg(XenError::Io)), || {
+        let Some(backend) = model().as_ref().map(|m| m.sim.backend(m.caller)) else {
+            return i64::from(neg(XenError::NoSys));
+        };
+        // SAFETY: the caller's promise is the one `Hypercall::hypercall` asks for.
+        unsafe { backend.hypercall(op, [a0, a1, a2, a3, a4]) }
+    });
+    // `long` is 64 bits on the targets the model builds for.
+    #[allow(clippy::unnecessary_cast)]
+    let rc = rc as c_long;
+    rc
+}
