@@ -11,6 +11,7 @@
 #   scripts/arm64-toolchain.sh             install (idempotent), build xenmem and
 #                                          xenmem-conformance (no model) for the target, and
 #                                          check the hvc sequence and its clobbers
+#   scripts/arm64-toolchain.sh install     only install the packages (idempotent)
 #   scripts/arm64-toolchain.sh env         print the environment, for `eval`
 #   scripts/arm64-toolchain.sh cargo ARGS  run cargo with that environment, appending
 #                                          `-Zbuild-std=core --target $ARM64_TARGET`; e.g. any
@@ -47,6 +48,10 @@ arm64_env() {
 }
 
 case ${1:-check} in
+install)
+    install_packages
+    exit 0
+    ;;
 env)
     arm64_env
     printf 'export RUSTC=%q RUSTC_BOOTSTRAP=1 CARGO_ENCODED_RUSTFLAGS=%q\n' "$RUSTC" "$CARGO_ENCODED_RUSTFLAGS"
@@ -60,7 +65,7 @@ cargo)
     ;;
 check) ;;
 *)
-    echo "usage: $0 [env | cargo ARGS...]" >&2
+    echo "usage: $0 [install | env | cargo ARGS...]" >&2
     exit 2
     ;;
 esac

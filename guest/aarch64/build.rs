@@ -1,0 +1,9 @@
+//! The linker script, for the kernel binary only.
+
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    println!("cargo:rerun-if-changed=link.ld");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
+    println!("cargo:rustc-link-arg-bins=--build-id=none");
+}
