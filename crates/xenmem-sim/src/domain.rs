@@ -112,3 +112,63 @@ impl Domain {
         self.dying == Dying::Alive && self.shutdown.is_none()
     }
 }
+
+/// Domains by id: a table indexed by the id itself, so the lookups every hypercall makes
+/// several of are one load (Xen hashes; a direct table is simpler and as fast).
+#[derive(Default)]
+pub(crate) struct DomainTable {
+    slots: Vec<Option<Box<Domain>>>,
+    count: usize,
+}
+
+impl DomainTable {
+    pub(crate) fn get(&self, id: &u16) -> Option<&Domain> {
+        self.slots.get(*id as usize).and_then(|s| s.as_deref())
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &u16) -> Option<&mut Domain> {
+        self.slots.get_mut(*id as usize).and_then(|s| s.as_deref_mut())
+    }
+
+    pub(crate) fn contains_key(&self, id: &u16) -> bool {
+        self.get(id).is_some()
+    }
+
+    pub(crate) fn insert(&mut self, id: u16, d: Domain) {
+        let i = id as usize;
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].replace(Box::new(d)).is_none() {
+            self.count += 1;
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &u16) -> Option<Domain> {
+        let d = self.slots.get_mut(*id as usize)?.take()?;
+        self.count -= 1;
+        Some(*d)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Domains in id order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u16, &Domain)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_deref().map(|d| (i as u16, d)))
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = u16> + '_ {
+        self.iter().map(|(i, _)| i)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Domain> + '_ {
+        self.iter().map(|(_, d)| d)
+    }
+
+    /// The first domain with an id at or above `id`.
+    pub(crate) fn first_from(&self, id: u16) -> Option<u16> {
+        self.iter().map(|(i, _)| i).find(|&i| i >= id)
+    }
+}

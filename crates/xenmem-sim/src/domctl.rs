@@ -152,8 +152,8 @@ fn getdomaininfo(m: &Machine, caller: u16, op: &mut XenDomctl, d: Option<u16>) -
             if op.domain >= DOMID_FIRST_RESERVED {
                 return (Err(EINVAL), false);
             }
-            match m.domains.range(op.domain..).next() {
-                Some((&id, _)) => id,
+            match m.domains.first_from(op.domain) {
+                Some(id) => id,
                 None => return (Err(ESRCH), false),
             }
         }

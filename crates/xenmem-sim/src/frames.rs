@@ -184,6 +184,24 @@ impl FrameTable {
         *slot = slot.saturating_add(1);
     }
 
+    /// `page_get_owner_and_reference`'s frame-table half: if the frame is in use (its count is
+    /// not zero), takes a reference and returns its owner. One lookup, for the hot paths.
+    pub(crate) fn reference(&mut self, mfn: u64) -> Option<Owner> {
+        let f = *self.at(mfn)?;
+        if f.owner & ALLOCATED == 0 && f.refs == 0 {
+            return None;
+        }
+        let owner = self.owner(mfn);
+        if f.refs < REFS_SPILL - 1 {
+            if let Some(slot) = self.at_mut(mfn) {
+                slot.refs += 1;
+            }
+        } else {
+            self.get_ref(mfn);
+        }
+        Some(owner)
+    }
+
     /// Drops one reference (never below zero).
     pub(crate) fn put_ref(&mut self, mfn: u64) {
         let spilled = self.spill.get(&mfn).copied();

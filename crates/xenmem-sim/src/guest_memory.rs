@@ -32,6 +32,26 @@ pub trait GuestMemory {
     ///
     /// [`BadAddress`] if any byte is not writable.
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BadAddress>;
+
+    /// Reads a little-endian `u64` at `addr` (an element of a `xen_pfn_t` array).
+    ///
+    /// # Errors
+    ///
+    /// [`BadAddress`] if any byte is not readable.
+    fn read_u64(&mut self, addr: u64) -> Result<u64, BadAddress> {
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// Writes a little-endian `i32` at `addr` (an element of an `int` array).
+    ///
+    /// # Errors
+    ///
+    /// [`BadAddress`] if any byte is not writable.
+    fn write_i32(&mut self, addr: u64, v: i32) -> Result<(), BadAddress> {
+        self.write(addr, &v.to_le_bytes())
+    }
 }
 
 impl<M: GuestMemory + ?Sized> GuestMemory for &mut M {
@@ -41,6 +61,14 @@ impl<M: GuestMemory + ?Sized> GuestMemory for &mut M {
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BadAddress> {
         (**self).write(addr, data)
+    }
+
+    fn read_u64(&mut self, addr: u64) -> Result<u64, BadAddress> {
+        (**self).read_u64(addr)
+    }
+
+    fn write_i32(&mut self, addr: u64, v: i32) -> Result<(), BadAddress> {
+        (**self).write_i32(addr, v)
     }
 }
 
@@ -143,9 +171,7 @@ pub(crate) fn read_u64_at(
     base: u64,
     i: u64,
 ) -> Result<u64, BadAddress> {
-    let mut b = [0u8; 8];
-    mem.read(element(base, i, 8)?, &mut b)?;
-    Ok(u64::from_le_bytes(b))
+    mem.read_u64(element(base, i, 8)?)
 }
 
 /// `__copy_to_guest_offset` of one `u64`.
@@ -165,7 +191,7 @@ pub(crate) fn write_i32_at(
     i: u64,
     v: i32,
 ) -> Result<(), BadAddress> {
-    mem.write(element(base, i, 4)?, &v.to_le_bytes())
+    mem.write_i32(element(base, i, 4)?, v)
 }
 
 #[cfg(test)]

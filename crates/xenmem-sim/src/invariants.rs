@@ -141,7 +141,7 @@ pub(crate) fn check(m: &Machine) -> Result<(), Violation> {
     }
 
     // 3 and 4, domain by domain.
-    for (&d, dom) in &m.domains {
+    for (d, dom) in m.domains.iter() {
         ensure!(d < xenmem::abi::DOMID_FIRST_RESERVED && dom.id == d, "d{d} has a reserved or wrong id");
         let (counted, extra) = owned.get(&d).copied().unwrap_or_default();
         ensure!(

@@ -439,7 +439,7 @@ impl Sim {
 
     /// The ids of every listed domain (dying ones included).
     pub fn domains(&self) -> Vec<DomId> {
-        self.lock().domains.keys().map(|&d| DomId(d)).collect()
+        self.lock().domains.keys().map(DomId).collect()
     }
 
     /// What the model knows of `d`, or `None` once it is gone.

@@ -7,10 +7,9 @@
 
 use crate::allocator::Buddy;
 use crate::config::MachineConfig;
-use crate::domain::Domain;
+use crate::domain::{Domain, DomainTable};
 use crate::error::errno::*;
 use crate::frames::{FrameMap, FrameTable};
-use std::collections::BTreeMap;
 use xenmem::abi::{DOMID_IO, DOMID_SELF, DOMID_XEN};
 
 /// What a Xen heap page shared with a guest is (`share_xen_page_with_guest`).
@@ -46,7 +45,7 @@ pub(crate) struct Machine {
     pub frames: FrameTable,
     pub heap: Buddy,
     /// Domains by id, dying ones included until their last page goes.
-    pub domains: BTreeMap<u16, Domain>,
+    pub domains: DomainTable,
     pub xenheap: FrameMap<XenPage>,
     /// Uncounted domain pages, by MFN (their owner is in the frame table).
     pub extra: FrameMap<ExtraPage>,
@@ -73,7 +72,7 @@ impl Machine {
         Machine {
             frames: FrameTable::new(cfg.frames),
             heap: Buddy::new(cfg.frames, cfg.numa_nodes),
-            domains: BTreeMap::new(),
+            domains: DomainTable::default(),
             xenheap: FrameMap::default(),
             extra: FrameMap::default(),
             rover: 0,
@@ -88,7 +87,7 @@ impl Machine {
 
     pub(crate) fn dom(&self, id: u16) -> &Domain {
         // Callers pass ids they looked up under the same lock.
-        &self.domains[&id]
+        self.domains.get(&id).expect("domain looked up under the same lock")
     }
 
     pub(crate) fn dom_mut(&mut self, id: u16) -> &mut Domain {

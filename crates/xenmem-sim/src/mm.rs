@@ -40,12 +40,20 @@ impl Machine {
 
     /// `page_get_owner_and_reference`: takes a reference on a page in use and names its owner.
     pub(crate) fn page_get_owner_and_reference(&mut self, mfn: u64) -> Option<u16> {
-        if !self.frames.valid(mfn) || self.frames.count(mfn) == 0 {
-            return None;
+        match self.frames.reference(mfn)? {
+            Owner::Domain(d) => Some(d),
+            Owner::Xen => match self.xenheap.get(&mfn) {
+                Some(x) => Some(x.shared_with),
+                None => {
+                    self.frames.put_ref(mfn);
+                    None
+                }
+            },
+            Owner::Free => {
+                self.frames.put_ref(mfn);
+                None
+            }
         }
-        let owner = self.page_owner(mfn)?;
-        self.frames.get_ref(mfn);
-        Some(owner)
     }
 
     /// `get_page(page, d)`: a reference, if the page is in use and `d`'s.

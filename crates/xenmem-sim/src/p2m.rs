@@ -1,14 +1,17 @@
 //! One domain's P2M: GFN → entry, as a radix tree of page-sized tables allocated on demand,
-//! the shape of Xen's own P2M (four levels of 512 entries cover a 36-bit GFN space).
+//! the shape of Xen's own P2M (four levels of 512 entries cover a 36-bit GFN space), with
+//! 2 MiB superpage entries as Xen uses them: 512 GFNs mapping 512 aligned, consecutive frames
+//! of one kind take one word, and are split into a 4 KiB table only when one of them changes.
 //!
 //! An entry is one `u64`: the machine frame and what kind of mapping it is. Memory grows with
-//! the GFNs ever mapped (a 4 KiB leaf per 512 GFNs touched), not with the address space. This
-//! module is a data structure only: it takes no references and knows no domains; the
-//! architecture code in `crate::physmap` decides what a change means.
+//! the GFNs ever mapped (at most a 4 KiB table per 512 GFNs touched), not with the address
+//! space. This module is a data structure only: it takes no references and knows no domains;
+//! the architecture code in `crate::physmap` decides what a change means.
 
 /// GFN bits the tree covers.
 pub const GFN_BITS_MAX: u32 = 36;
 const FANOUT: usize = 512;
+const SUPER: u64 = FANOUT as u64;
 
 /// What an entry maps, in Xen's terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,6 +67,11 @@ impl Entry {
     pub(crate) fn is_special(self) -> bool {
         matches!(self.kind(), Some(Kind::Foreign | Kind::Mmio))
     }
+
+    /// The entry `i` frames further on (within a superpage).
+    const fn plus(self, i: u64) -> Entry {
+        Entry(self.0 + (i << 3))
+    }
 }
 
 type Leaf = [u64; FANOUT];
@@ -78,9 +86,27 @@ impl<T> Dir<T> {
     }
 }
 
+/// The last directory level: each slot is empty, a 4 KiB table, or a superpage (the entry of
+/// its first GFN, in `supers`, allocated with the first superpage).
+struct L2 {
+    leaves: [Option<Box<Leaf>>; FANOUT],
+    supers: Option<Box<Leaf>>,
+}
+
+impl L2 {
+    fn new() -> Box<L2> {
+        Box::new(L2 { leaves: [const { None }; FANOUT], supers: None })
+    }
+
+    fn superpage(&self, c: usize) -> Entry {
+        Entry(self.supers.as_ref().map_or(0, |s| s[c]))
+    }
+}
+
 /// The tree.
 pub(crate) struct P2m {
-    root: Box<Dir<Dir<Dir<Leaf>>>>,
+    /// The top table, inline: one pointer fewer on every walk.
+    root: Dir<Dir<L2>>,
     tables: usize,
     entries: u64,
     max_mapped: u64,
@@ -95,9 +121,34 @@ fn in_range(gfn: u64) -> bool {
     gfn >> GFN_BITS_MAX == 0
 }
 
+/// The last-level directory for `gfn`, creating the directories on the way (counted in
+/// `tables`).
+fn l2_walk<'a>(root: &'a mut Dir<Dir<L2>>, tables: &mut usize, gfn: u64) -> Option<&'a mut L2> {
+    let (a, b, _, _) = split(gfn);
+    let l3 = root.slots[a].get_or_insert_with(|| {
+        *tables += 1;
+        Dir::new()
+    });
+    let l2 = l3.slots[b].get_or_insert_with(|| {
+        *tables += 1;
+        L2::new()
+    });
+    Some(l2)
+}
+
 impl P2m {
     pub(crate) fn new() -> P2m {
-        P2m { root: Dir::new(), tables: 1, entries: 0, max_mapped: 0 }
+        P2m { root: Dir { slots: [const { None }; FANOUT] }, tables: 1, entries: 0, max_mapped: 0 }
+    }
+
+    fn l2(&self, gfn: u64) -> Option<&L2> {
+        let (a, b, _, _) = split(gfn);
+        self.root.slots[a].as_ref()?.slots[b].as_deref()
+    }
+
+    fn l2_mut(&mut self, gfn: u64) -> Option<&mut L2> {
+        let P2m { root, tables, .. } = self;
+        l2_walk(root, tables, gfn)
     }
 
     /// The entry at `gfn`.
@@ -105,51 +156,50 @@ impl P2m {
         if !in_range(gfn) {
             return Entry::EMPTY;
         }
-        let (a, b, c, d) = split(gfn);
-        self.root.slots[a]
-            .as_ref()
-            .and_then(|l3| l3.slots[b].as_ref())
-            .and_then(|l2| l2.slots[c].as_ref())
-            .map_or(Entry::EMPTY, |leaf| Entry(leaf[d]))
+        let (_, _, c, d) = split(gfn);
+        let Some(l2) = self.l2(gfn) else { return Entry::EMPTY };
+        match &l2.leaves[c] {
+            Some(leaf) => Entry(leaf[d]),
+            None => {
+                let s = l2.superpage(c);
+                if s.is_empty() {
+                    s
+                } else {
+                    s.plus(d as u64)
+                }
+            }
+        }
     }
 
-    fn leaf_mut(&mut self, gfn: u64, create: bool) -> Option<&mut Leaf> {
-        let (a, b, c, _) = split(gfn);
-        let tables = &mut self.tables;
-        let l3 = &mut self.root.slots[a];
-        if l3.is_none() {
-            if !create {
-                return None;
-            }
-            *l3 = Some(Dir::new());
+    /// The 4 KiB table for `gfn`'s 512 GFNs, splitting a superpage there into one.
+    fn leaf_mut(&mut self, gfn: u64) -> Option<&mut Leaf> {
+        let (_, _, c, _) = split(gfn);
+        let P2m { root, tables, .. } = self;
+        let l2 = l2_walk(root, tables, gfn)?;
+        if l2.leaves[c].is_none() {
             *tables += 1;
-        }
-        let l2 = &mut l3.as_mut()?.slots[b];
-        if l2.is_none() {
-            if !create {
-                return None;
+            let s = l2.superpage(c);
+            let mut leaf: Box<Leaf> = Box::new([0; FANOUT]);
+            if !s.is_empty() {
+                for (i, slot) in leaf.iter_mut().enumerate() {
+                    *slot = s.plus(i as u64).0;
+                }
+                if let Some(sp) = l2.supers.as_mut() {
+                    sp[c] = 0;
+                }
             }
-            *l2 = Some(Dir::new());
-            *tables += 1;
+            l2.leaves[c] = Some(leaf);
         }
-        let leaf = &mut l2.as_mut()?.slots[c];
-        if leaf.is_none() {
-            if !create {
-                return None;
-            }
-            *leaf = Some(Box::new([0; FANOUT]));
-            *tables += 1;
-        }
-        leaf.as_deref_mut()
+        l2.leaves[c].as_deref_mut()
     }
 
     /// Sets `gfn` to `e` and returns what was there. A GFN beyond the tree is left alone
     /// (callers check the range first).
     pub(crate) fn set(&mut self, gfn: u64, e: Entry) -> Entry {
-        if !in_range(gfn) {
+        if !in_range(gfn) || (e.is_empty() && self.get(gfn).is_empty()) {
             return Entry::EMPTY;
         }
-        let Some(leaf) = self.leaf_mut(gfn, !e.is_empty()) else { return Entry::EMPTY };
+        let Some(leaf) = self.leaf_mut(gfn) else { return Entry::EMPTY };
         let old = Entry(std::mem::replace(&mut leaf[(gfn as usize) & (FANOUT - 1)], e.0));
         self.entries = self.entries + (!e.is_empty()) as u64 - (!old.is_empty()) as u64;
         if !e.is_empty() && gfn > self.max_mapped {
@@ -159,7 +209,9 @@ impl P2m {
     }
 
     /// Maps `n` GFNs from `gfn` to `kind` frames from `first_mfn` on, calling `old` for every
-    /// non-empty entry replaced. The fast path of populate: one leaf lookup per 512 GFNs.
+    /// non-empty entry replaced. The fast path of populate: an aligned run of 512 GFNs onto
+    /// 512 aligned frames becomes one superpage entry, as Xen's `p2m_set_entry` picks a 2 MiB
+    /// mapping for it.
     pub(crate) fn set_run(
         &mut self,
         gfn: u64,
@@ -174,20 +226,25 @@ impl P2m {
             if !in_range(at) {
                 return;
             }
+            let mfn = first_mfn + done;
             let off = (at as usize) & (FANOUT - 1);
             let chunk = (n - done).min((FANOUT - off) as u64) as usize;
-            let Some(leaf) = self.leaf_mut(at, true) else { return };
-            let mut added = 0u64;
-            for (i, slot) in leaf[off..off + chunk].iter_mut().enumerate() {
-                let prev = Entry(*slot);
-                *slot = Entry::new(kind, first_mfn + done + i as u64).0;
-                if prev.is_empty() {
-                    added += 1;
-                } else {
-                    old(at + i as u64, prev);
+            if chunk == FANOUT && mfn % SUPER == 0 {
+                self.set_superpage(at, Entry::new(kind, mfn), &mut old);
+            } else {
+                let Some(leaf) = self.leaf_mut(at) else { return };
+                let mut added = 0u64;
+                for (i, slot) in leaf[off..off + chunk].iter_mut().enumerate() {
+                    let prev = Entry(*slot);
+                    *slot = Entry::new(kind, mfn + i as u64).0;
+                    if prev.is_empty() {
+                        added += 1;
+                    } else {
+                        old(at + i as u64, prev);
+                    }
                 }
+                self.entries += added;
             }
-            self.entries += added;
             done += chunk as u64;
         }
         let last = gfn + n - 1;
@@ -196,39 +253,115 @@ impl P2m {
         }
     }
 
+    fn set_superpage(&mut self, at: u64, e: Entry, old: &mut impl FnMut(u64, Entry)) {
+        let (_, _, c, _) = split(at);
+        let mut freed_table = false;
+        let mut replaced = 0u64;
+        let Some(l2) = self.l2_mut(at) else { return };
+        if let Some(leaf) = l2.leaves[c].take() {
+            freed_table = true;
+            for (i, &p) in leaf.iter().enumerate() {
+                if p != 0 {
+                    replaced += 1;
+                    old(at + i as u64, Entry(p));
+                }
+            }
+        } else {
+            let s = l2.superpage(c);
+            if !s.is_empty() {
+                replaced = SUPER;
+                for i in 0..SUPER {
+                    old(at + i, s.plus(i));
+                }
+            }
+        }
+        let new_array = l2.supers.is_none();
+        l2.supers.get_or_insert_with(|| Box::new([0; FANOUT]))[c] = e.0;
+        // The first superpage of this directory brings its array; a replaced table goes.
+        self.tables = self.tables + new_array as usize - freed_table as usize;
+        self.entries = self.entries + SUPER - replaced;
+    }
+
+    /// The first non-empty entry among the `n` GFNs from `gfn` that `pick` accepts, one table
+    /// lookup per 512 GFNs (tables never created are skipped whole).
+    pub(crate) fn find_in_run(
+        &self,
+        gfn: u64,
+        n: u64,
+        mut pick: impl FnMut(Entry) -> bool,
+    ) -> Option<(u64, Entry)> {
+        let mut done = 0u64;
+        while done < n {
+            let at = gfn.checked_add(done)?;
+            if !in_range(at) {
+                return None;
+            }
+            let (_, _, c, off) = split(at);
+            let chunk = (n - done).min((FANOUT - off) as u64) as usize;
+            if let Some(l2) = self.l2(at) {
+                match &l2.leaves[c] {
+                    Some(leaf) => {
+                        for (i, &e) in leaf[off..off + chunk].iter().enumerate() {
+                            if e != 0 && pick(Entry(e)) {
+                                return Some((at + i as u64, Entry(e)));
+                            }
+                        }
+                    }
+                    None => {
+                        let s = l2.superpage(c);
+                        if !s.is_empty() {
+                            for i in off..off + chunk {
+                                if pick(s.plus(i as u64)) {
+                                    return Some((at + (i - off) as u64, s.plus(i as u64)));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            done += chunk as u64;
+        }
+        None
+    }
+
+    /// The first non-empty entry at or after `gfn`.
+    fn next_from(&self, mut gfn: u64) -> Option<(u64, Entry)> {
+        while in_range(gfn) {
+            let (a, b, c, d) = split(gfn);
+            let Some(l3) = self.root.slots[a].as_ref() else {
+                gfn = ((a as u64) + 1) << 27;
+                continue;
+            };
+            let Some(l2) = l3.slots[b].as_ref() else {
+                gfn = (gfn | ((1 << 18) - 1)) + 1;
+                continue;
+            };
+            match &l2.leaves[c] {
+                Some(leaf) => {
+                    if let Some(i) = leaf[d..].iter().position(|&e| e != 0) {
+                        return Some((gfn + i as u64, Entry(leaf[d + i])));
+                    }
+                }
+                None => {
+                    let s = l2.superpage(c);
+                    if !s.is_empty() {
+                        return Some((gfn, s.plus(d as u64)));
+                    }
+                }
+            }
+            gfn = (gfn | (SUPER - 1)) + 1;
+        }
+        None
+    }
+
     /// Non-empty entries from `gfn` on, in GFN order.
     pub(crate) fn iter_from(&self, gfn: u64) -> impl Iterator<Item = (u64, Entry)> + '_ {
-        let (a0, b0, c0, d0) = split(gfn.min((1 << GFN_BITS_MAX) - 1));
-        let start = if in_range(gfn) { gfn } else { u64::MAX };
-        self.root
-            .slots
-            .iter()
-            .enumerate()
-            .skip(a0)
-            .flat_map(move |(a, l3)| {
-                l3.iter().flat_map(move |l3| {
-                    l3.slots.iter().enumerate().skip(if a == a0 { b0 } else { 0 }).flat_map(move |(b, l2)| {
-                        l2.iter().flat_map(move |l2| {
-                            let first = a == a0 && b == b0;
-                            l2.slots.iter().enumerate().skip(if first { c0 } else { 0 }).flat_map(
-                                move |(c, leaf)| {
-                                    let first = first && c == c0;
-                                    leaf.iter().flat_map(move |leaf| {
-                                        let base =
-                                            ((a as u64) << 27) | ((b as u64) << 18) | ((c as u64) << 9);
-                                        leaf.iter()
-                                            .enumerate()
-                                            .skip(if first { d0 } else { 0 })
-                                            .filter(|(_, &e)| e != 0)
-                                            .map(move |(d, &e)| (base | d as u64, Entry(e)))
-                                    })
-                                },
-                            )
-                        })
-                    })
-                })
-            })
-            .filter(move |&(g, _)| g >= start)
+        let mut next = self.next_from(gfn);
+        std::iter::from_fn(move || {
+            let cur = next?;
+            next = cur.0.checked_add(1).and_then(|g| self.next_from(g));
+            Some(cur)
+        })
     }
 
     /// All non-empty entries, in GFN order.
@@ -249,7 +382,7 @@ impl P2m {
 
     /// Drops every table (domain teardown); the high-water mark stays.
     pub(crate) fn clear(&mut self) {
-        self.root = Dir::new();
+        self.root = Dir { slots: [const { None }; FANOUT] };
         self.tables = 1;
         self.entries = 0;
     }
@@ -292,5 +425,33 @@ mod tests {
         assert_eq!(p.get(699).mfn(), 1199);
         assert_eq!(p.iter_from(650).next().map(|(g, _)| g), Some(650));
         assert_eq!(p.iter_from(700).next(), None);
+    }
+
+    #[test]
+    fn superpages_split_on_change() {
+        let mut p = P2m::new();
+        p.set(1024 + 7, Entry::new(Kind::Foreign, 3));
+        let mut olds = Vec::new();
+        // An aligned run onto aligned frames: one superpage, replacing the table.
+        p.set_run(1024, 512, Kind::Ram, 4096, |g, e| olds.push((g, e.kind())));
+        assert_eq!(olds, vec![(1024 + 7, Some(Kind::Foreign))]);
+        assert_eq!(p.len(), 512);
+        assert_eq!(p.get(1024 + 100), Entry::new(Kind::Ram, 4196));
+        // Root, L3, L2 and the superpage array: no 4 KiB table for the 512 GFNs.
+        assert_eq!(p.memory_usage(), 4 * 4096);
+        assert_eq!(p.find_in_run(1000, 100, |e| e.mfn() == 4097), Some((1025, Entry::new(Kind::Ram, 4097))));
+        // Changing one GFN splits it.
+        assert_eq!(p.set(1024 + 5, Entry::EMPTY), Entry::new(Kind::Ram, 4101));
+        assert_eq!(p.len(), 511);
+        assert_eq!(p.get(1024 + 6), Entry::new(Kind::Ram, 4102));
+        assert_eq!(p.iter().count(), 511);
+        // Replacing a whole superpage reports all 512 old entries.
+        p.set_run(2048, 512, Kind::Ram, 8192, |_, _| {});
+        let mut n = 0;
+        p.set_run(2048, 512, Kind::XenHeap, 0, |_, _| n += 1);
+        assert_eq!(n, 512);
+        assert_eq!(p.len(), 1023);
+        let first: Vec<_> = p.iter_from(2047).take(2).collect();
+        assert_eq!(first, vec![(2048, Entry::new(Kind::XenHeap, 0)), (2049, Entry::new(Kind::XenHeap, 1))]);
     }
 }

@@ -64,6 +64,21 @@ impl GuestMemory for ProcessMemory {
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
         Ok(())
     }
+
+    fn read_u64(&mut self, addr: u64) -> Result<u64, BadAddress> {
+        let a = Self::check(addr, 8)?;
+        let src = std::ptr::with_exposed_provenance::<u64>(a);
+        // SAFETY: as in `read`, for 8 bytes; `read_unaligned` has no alignment requirement.
+        Ok(u64::from_le(unsafe { std::ptr::read_unaligned(src) }))
+    }
+
+    fn write_i32(&mut self, addr: u64, v: i32) -> Result<(), BadAddress> {
+        let a = Self::check(addr, 4)?;
+        let dst = std::ptr::with_exposed_provenance_mut::<i32>(a);
+        // SAFETY: as in `write`, for 4 bytes; `write_unaligned` has no alignment requirement.
+        unsafe { std::ptr::write_unaligned(dst, v.to_le()) };
+        Ok(())
+    }
 }
 
 /// A [`Hypercall`] backend that runs every hypercall on the model as domain `caller`, reading

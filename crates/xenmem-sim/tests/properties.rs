@@ -28,7 +28,7 @@ fn gfn() -> impl Strategy<Value = u64> {
 fn op() -> impl Strategy<Value = Op> {
     let d = 0usize..4;
     prop_oneof![
-        4 => (d.clone(), d.clone(), gfn(), 0u32..3, 1u64..4).prop_map(|(by, on, gfn, order, n)| Op::Populate { by, on, gfn, order, n }),
+        4 => (d.clone(), d.clone(), gfn(), prop_oneof![0u32..3, Just(9)], 1u64..4).prop_map(|(by, on, gfn, order, n)| Op::Populate { by, on, gfn, order, n }),
         1 => (d.clone(), 0u32..2, 1u64..3).prop_map(|(by, order, n)| Op::Increase { by, order, n }),
         3 => (d.clone(), gfn(), 0u32..2).prop_map(|(by, gfn, order)| Op::Decrease { by, gfn, order }),
         2 => (d.clone(), d.clone(), gfn()).prop_map(|(by, on, gfn)| Op::Remove { by, on, gfn }),

@@ -25,12 +25,17 @@ impl Machine {
         }
     }
 
+    /// Writes one entry and settles what it replaced.
+    pub(crate) fn p2m_write_one(&mut self, d: u16, gfn: u64, e: Entry) {
+        let old = self.dom_mut(d).p2m.set(gfn, e);
+        self.settle_replaced(gfn, old);
+    }
+
     /// Clears `n` entries from `gfn` and settles what was there.
     pub(crate) fn p2m_clear_run(&mut self, d: u16, gfn: u64, n: u64) {
         for i in 0..n {
             let Some(g) = gfn.checked_add(i) else { break };
-            let e = self.dom_mut(d).p2m.set(g, Entry::EMPTY);
-            self.settle_replaced(g, e);
+            self.p2m_write_one(d, g, Entry::EMPTY);
         }
     }
 

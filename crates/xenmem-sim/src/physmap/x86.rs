@@ -9,7 +9,7 @@
 
 use crate::error::errno::*;
 use crate::machine::Machine;
-use crate::p2m::Kind;
+use crate::p2m::{Entry, Kind};
 use xenmem::abi::{
     DOMID_XEN, XENMAPSPACE_GMFN, XENMAPSPACE_GMFN_FOREIGN, XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO,
 };
@@ -49,20 +49,16 @@ impl Machine {
     /// `p2m_add_page(d, gfn, mfn, order, p2m_ram_rw)`: a special entry (foreign, MMIO) in the
     /// way crashes the domain and fails `-EPERM`; RAM in the way loses its M2P entry (the page
     /// stays allocated to the domain, unmapped); then the entries are written and the new
-    /// pages' M2P set.
+    /// pages' M2P set. One P2M leaf lookup per 512 pages for the check.
     pub(super) fn x86_p2m_add_page(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
         let n = 1u64 << order;
-        for i in 0..n {
-            let g = gfn.wrapping_add(i);
-            let e = self.dom(d).p2m.get(g);
-            if e.is_special() {
-                self.domain_crash(d);
-                return Err(EPERM);
-            }
-            if e.kind() == Some(Kind::XenHeap) {
-                self.xenheap_unmapped(e.mfn(), g);
-            }
+        let p2m = &self.dom(d).p2m;
+        if p2m.find_in_run(gfn, n, Entry::is_special).is_some() {
+            self.domain_crash(d);
+            return Err(EPERM);
         }
+        // RAM in the way loses its M2P entry when the new entries replace it
+        // (`p2m_write_run`); a failure below leaves it as it was, as Xen's error path restores.
         self.x86_p2m_set_entry_check(d, gfn, n)?;
         let kind = self.own_kind(mfn);
         self.p2m_write_run(d, gfn, n, kind, mfn);
@@ -273,12 +269,14 @@ impl Machine {
         let prev = self.dom(tdom).p2m.get(gpfn);
         let removed = match prev.kind() {
             Some(Kind::Ram | Kind::Foreign | Kind::XenHeap) if self.is_xen_heap(prev.mfn()) => {
-                self.x86_p2m_remove_page(tdom, gpfn, prev.mfn(), 0)
+                self.x86_p2m_remove_page(tdom, gpfn, prev.mfn(), 0).map(|()| Entry::EMPTY)
             }
-            Some(Kind::Ram | Kind::Foreign | Kind::XenHeap) => self.x86_guest_remove_page(tdom, gpfn),
-            _ => Ok(()),
+            Some(Kind::Ram | Kind::Foreign | Kind::XenHeap) => {
+                self.x86_guest_remove_page(tdom, gpfn).map(|()| Entry::EMPTY)
+            }
+            _ => Ok(prev),
         };
-        let rc = removed.and_then(|()| self.x86_set_typed_p2m_entry(tdom, gpfn, mfn));
+        let rc = removed.and_then(|now| self.x86_set_typed_with(tdom, gpfn, mfn, now));
         self.put_page(mfn);
         rc
     }
@@ -289,6 +287,11 @@ impl Machine {
     /// page is free) and replaces what was there.
     pub(super) fn x86_set_typed_p2m_entry(&mut self, d: u16, gfn: u64, mfn: u64) -> Result<(), i32> {
         let o = self.dom(d).p2m.get(gfn);
+        self.x86_set_typed_with(d, gfn, mfn, o)
+    }
+
+    /// `set_typed_p2m_entry` knowing what is at `gfn` now (`o`).
+    fn x86_set_typed_with(&mut self, d: u16, gfn: u64, mfn: u64, o: Entry) -> Result<(), i32> {
         if o.is_special() {
             if o.mfn() != mfn || o.kind() != Some(Kind::Foreign) {
                 self.domain_crash(d);
@@ -300,7 +303,7 @@ impl Machine {
         if self.page_get_owner_and_reference(mfn).is_none() {
             return Err(EBUSY);
         }
-        self.p2m_write_run(d, gfn, 1, Kind::Foreign, mfn);
+        self.p2m_write_one(d, gfn, Entry::new(Kind::Foreign, mfn));
         Ok(())
     }
 
