@@ -7,7 +7,6 @@
 
 use core::ffi::c_int;
 use core::mem::size_of;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The address range `[start, end)` a buffer of `len` values of `T` at `p` covers, or `None`
 /// if no buffer could be like that: null with a non-zero length, misaligned, more than
@@ -96,12 +95,20 @@ pub(crate) fn guard(body: impl FnOnce() -> c_int) -> c_int {
 }
 
 /// [`guard`] for bodies that return something else than an errno: `on_panic` after a panic.
+#[cfg(feature = "std")]
 pub(crate) fn guard_or<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
         // Dropping a panic payload can itself panic; a payload is small, so leak it.
         core::mem::forget(payload);
         on_panic
     })
+}
+
+/// Without std there is nothing to catch with: the panic handler stops the CPU (lib.rs).
+#[cfg(not(feature = "std"))]
+pub(crate) fn guard_or<T>(_on_panic: T, body: impl FnOnce() -> T) -> T {
+    body()
 }
 
 #[cfg(test)]
@@ -149,6 +156,7 @@ mod tests {
         assert_eq!(unsafe { slice(p, 2) }.unwrap(), &[7, 7]);
     }
 
+    #[cfg(feature = "std")]
     #[test]
     fn guard_turns_a_panic_into_eio() {
         assert_eq!(guard(|| 5), 5);

@@ -24,11 +24,26 @@
 //! entries is split into calls Xen can take, so every entry is processed (Zephyr's maps only
 //! `size & 0xFFFF` of them). The header documents each difference at its function.
 //!
+//! # Builds
+//!
+//! | features | for | hypercalls |
+//! |---|---|---|
+//! | default (`std`) | any hosted C program | its `xenmem_hypercall` |
+//! | `--no-default-features` | a bare-metal C program (no_std, `core` only) | its `xenmem_hypercall` |
+//! | `--no-default-features --features hvc` | a Zephyr arm64 app (`aarch64-unknown-none`) | `hvc #0xEA1`, inlined |
+//! | `model` | C tests on a host | the embedded model of Xen 4.17 |
+//!
+//! With `std` a panic (a bug: no input should reach one) is caught at the boundary and
+//! returned as `-EIO`; without it the library's panic handler stops the CPU. The no_std
+//! builds are for targets whose panic strategy is abort (the bare-metal ones);
+//! `tests/check-arm64.sh` builds the `hvc` one with Debian's rustc-web and checks its code.
+//!
 //! # Errno values
 //!
 //! Failures are Xen's own `-errno` (Xen's `public/errno.h`, which numbers errors as Linux
 //! does), exactly what Zephyr's functions return; the checks added here return `-EINVAL` (22).
 
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![warn(missing_docs)]
 
 mod backend;
@@ -45,6 +60,17 @@ pub use xendom::{
 };
 // `domid_t` is exported under its C name as well.
 pub use xendom::domid_t;
+
+/// The static library's panic handler without std. No input reaches a panic (every length and
+/// index is checked before use); should a bug reach one, the CPU stops here rather than
+/// returning to C with an operation half done.
+#[cfg(not(any(test, feature = "std")))]
+#[panic_handler]
+fn on_panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}
 
 #[cfg(all(feature = "hvc", feature = "model"))]
 compile_error!("features `hvc` and `model` exclude each other: hypercalls go either to Xen or to the model");

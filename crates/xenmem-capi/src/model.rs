@@ -259,3 +259,60 @@ pub unsafe extern "C" fn xenmem_hypercall(op: c_uint, a0: u64, a1: u64, a2: u64,
     let rc = rc as c_long;
     rc
 }
+
+/// The setup functions, and the `xendom_*` functions through the model's own hook. One test:
+/// the model is one global.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xendom::{xendom_populate_physmap, xendom_remove_from_physmap};
+
+    const E: fn(XenError) -> c_int = neg;
+
+    #[test]
+    fn setup_functions_and_the_hook() {
+        // Before a model exists.
+        *model() = None;
+        assert_eq!(xenmem_model_set_caller(0), E(XenError::NoSys));
+        assert_eq!(xenmem_model_hypercalls(), 0);
+        assert_eq!(xendom_remove_from_physmap(0x7ff0, 1), E(XenError::NoSys));
+        assert_eq!(xenmem_model_init(0), E(XenError::Inval));
+        assert_eq!(xenmem_model_init(XENMEM_MODEL_MAX_FRAMES + 1), E(XenError::Inval));
+
+        assert_eq!(xenmem_model_init(1 << 16), 0);
+        let all = XENMEM_MODEL_CONTROL | XENMEM_MODEL_HARDWARE;
+        assert_eq!(xenmem_model_create_domain(0, XENMEM_MODEL_PVH, all, u32::MAX.into()), 0);
+        assert_eq!(xenmem_model_create_domain(0, XENMEM_MODEL_PVH, 0, 16), E(XenError::Exist));
+        assert_eq!(xenmem_model_create_domain(-1, 3, 0, 16), E(XenError::Inval));
+        assert_eq!(xenmem_model_create_domain(-1, XENMEM_MODEL_PVH, 4, 16), E(XenError::Inval));
+        assert_eq!(xenmem_model_create_domain(0x7ff0, XENMEM_MODEL_PVH, 0, 16), E(XenError::Exist));
+        assert_eq!(xenmem_model_create_domain(-1, XENMEM_MODEL_HVM, 0, 16), 1);
+        assert_eq!(xenmem_model_set_caller(2), E(XenError::Srch));
+        assert_eq!(xenmem_model_set_caller(0x1_0000), E(XenError::Inval));
+        assert_eq!(xenmem_model_set_caller(0), 0);
+
+        let mut gfns = [0x10u64, 0x11];
+        // SAFETY: the array is as long as the count.
+        assert_eq!(unsafe { xendom_populate_physmap(1, 0, 2, 0, gfns.as_mut_ptr()) }, 2);
+        assert_eq!(xenmem_model_current_pages(1), 2);
+        assert_eq!(xenmem_model_current_pages(9), i64::from(E(XenError::Srch)));
+        assert_eq!(xenmem_model_hypercalls(), 1);
+
+        let data = *b"xenmem";
+        let mut back = [0u8; 6];
+        // SAFETY: the buffers are as long as the lengths; null is refused before any access.
+        unsafe {
+            assert_eq!(xenmem_model_write(1, 0x11, 100, data.as_ptr().cast(), 6), 0);
+            assert_eq!(xenmem_model_read(1, 0x11, 100, back.as_mut_ptr().cast(), 6), 0);
+            assert_eq!(xenmem_model_read(1, 0x12, 0, back.as_mut_ptr().cast(), 6), E(XenError::NoEnt));
+            assert_eq!(xenmem_model_read(1, 0x11, 4092, back.as_mut_ptr().cast(), 6), E(XenError::Inval));
+            assert_eq!(xenmem_model_read(1, 0x11, 0, core::ptr::null_mut(), 6), E(XenError::Inval));
+            assert_eq!(xenmem_model_read(5, 0x11, 0, back.as_mut_ptr().cast(), 6), E(XenError::Srch));
+        }
+        assert_eq!(back, data);
+        assert_eq!(xenmem_model_check(), 0);
+        // A new model starts empty.
+        assert_eq!(xenmem_model_init(1 << 10), 0);
+        assert_eq!(xenmem_model_current_pages(1), i64::from(E(XenError::Srch)));
+    }
+}
