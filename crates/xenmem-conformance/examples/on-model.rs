@@ -2,17 +2,21 @@
 //! model and prints its lines; with `--compare REAL_LINES` it diffs them against real Xen's
 //! instead, prints each differing line and the per-case summary, and exits 1 on a difference.
 //!
-//! Usage: `on-model x86_64-pvh-dom0|x86_64-pvh-domu [--compare FILE] [--label TEXT]`
+//! Usage: `on-model x86_64-pvh-dom0|x86_64-pvh-domu|arm64-dom0|arm64-domu [--compare FILE] [--label TEXT]`
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
-use xenmem_conformance::model::{compare, run_x86_64_pvh_dom0, run_x86_64_pvh_domu};
+use xenmem_conformance::model::{
+    compare, run_arm64_dom0, run_arm64_domu, run_x86_64_pvh_dom0, run_x86_64_pvh_domu,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(which) = args.first() else {
-        eprintln!("usage: on-model x86_64-pvh-dom0|x86_64-pvh-domu [--compare FILE] [--label TEXT]");
+        eprintln!(
+            "usage: on-model x86_64-pvh-dom0|x86_64-pvh-domu|arm64-dom0|arm64-domu [--compare FILE] [--label TEXT]"
+        );
         return ExitCode::from(2);
     };
     let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -21,6 +25,8 @@ fn main() -> ExitCode {
     let (sim, _) = match which.as_str() {
         "x86_64-pvh-dom0" => run_x86_64_pvh_dom0(&mut out),
         "x86_64-pvh-domu" => run_x86_64_pvh_domu(&mut out),
+        "arm64-dom0" => run_arm64_dom0(&mut out),
+        "arm64-domu" => run_arm64_domu(&mut out),
         other => {
             eprintln!("unknown configuration {other}");
             return ExitCode::from(2);

@@ -4,7 +4,7 @@
 //! Layout of the scratch hole (`s+N`): 0..=7 shared info, 8..=15 grant frames, 16..=31
 //! dom0's own populated and moved pages, 32..=63 foreign mappings of the domU, 64..=127
 //! acquired resource frames. The domU's gfns: 0x100.. small RAM, 0x400 an order-9 extent,
-//! 0x1000.. pages to map, 0x8000.. its own Xen pages.
+//! 0x1000.. pages to map, 0x2000 an order-11 extent (Arm), 0x8000.. its own Xen pages.
 
 use crate::report::{Batch, D, N, R, V};
 use crate::{Arch, Platform, Run};
@@ -31,6 +31,9 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
     batch(r, u);
     foreign_data(r, u);
     acquire(r, u);
+    if r.arch() == Arch::Arm64 {
+        arm64(r, u);
+    }
     teardown(r, u);
 }
 
@@ -565,4 +568,58 @@ impl core::fmt::Display for InfoFlags {
             Ok(i) => write!(f, "found dying={}", i.flags & XEN_DOMINF_DYING != 0),
         }
     }
+}
+
+/// What only Arm does differently among things a dom0 does every day, in cases that run on
+/// Arm alone (so the other architectures' lines stay as recorded):
+/// - Xen 4.17 on Arm refuses to map a grant frame that is already mapped (`-EBUSY`; x86
+///   moves it): it must be unmapped first, then it maps anywhere;
+/// - the extent-order limit is the caller's: Arm's hardware domain alone would be held to
+///   order 10, but dom0 is also the control domain, whose limit (18) applies.
+fn arm64<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let frame5 = GrantFrame::Shared(5).idx();
+    let (at, other) = (r.s(9), r.s(15));
+    let v = r.xen().add_to_physmap(DomId::SELF, MapSpace::GrantTable, frame5, other);
+    r.obs(
+        "arm.grant_twice",
+        format_args!("add_to_physmap(SELF, grant_table, {frame5:#x}, {}) mapped at {}", r.g(other), r.g(at)),
+        R(v),
+    );
+    let v = r.xen().remove_from_physmap(DomId::SELF, at);
+    r.obs("arm.grant_twice", format_args!("remove_from_physmap(SELF, {})", r.g(at)), R(v));
+    let v = r.xen().add_to_physmap(DomId::SELF, MapSpace::GrantTable, frame5, other);
+    r.obs(
+        "arm.grant_twice",
+        format_args!("add_to_physmap(SELF, grant_table, {frame5:#x}, {}) after unmap", r.g(other)),
+        R(v),
+    );
+    let v = r.xen().remove_from_physmap(DomId::SELF, other);
+    r.obs("arm.grant_twice", format_args!("remove_from_physmap(SELF, {})", r.g(other)), R(v));
+    let v = r.xen().add_to_physmap(DomId::SELF, MapSpace::GrantTable, frame5, at);
+    r.obs(
+        "arm.grant_twice",
+        format_args!("add_to_physmap(SELF, grant_table, {frame5:#x}, {}) back", r.g(at)),
+        R(v),
+    );
+
+    // Room for one order-11 extent (2048 pages) in the domU, then the limit as before.
+    let v = r.xen().set_max_mem(u, 4 * DOMU_MAX_KIB);
+    r.obs("arm.order", format_args!("max_mem(U, {} KiB)", 4 * DOMU_MAX_KIB), R(v));
+    let before = r.xen().current_reservation(u);
+    let n = r.xen().populate_physmap(u, 11, MemFlags::empty(), &mut [Gfn(0x2000)]);
+    r.obs(
+        "arm.order",
+        format_args!("populate(U, order 11, 1 at 0x2000) above the hardware-domain limit"),
+        N(n),
+    );
+    let after = r.xen().current_reservation(u);
+    let delta = match (before, after) {
+        (Ok(b), Ok(a)) => Delta(Some(a as i64 - b as i64)),
+        _ => Delta(None),
+    };
+    r.obs("arm.order", format_args!("current_reservation(U) change"), delta);
+    let n = r.xen().decrease_reservation(u, 11, &[Gfn(0x2000)]);
+    r.obs("arm.order", format_args!("decrease_reservation(U, order 11, [0x2000])"), N(n));
+    let v = r.xen().set_max_mem(u, DOMU_MAX_KIB);
+    r.obs("arm.order", format_args!("max_mem(U, {DOMU_MAX_KIB} KiB)"), R(v));
 }

@@ -1,12 +1,13 @@
 //! The model side of the differential run: `xenmem-sim` machines configured as the QEMU
-//! machines of `scripts/real-xen-x86_64.sh` are, and the suite run on them through the very
-//! same library calls (`xenmem::Xen` over [`xenmem_sim::SimBackend`]).
+//! machines of `scripts/real-xen-x86_64.sh` and `scripts/real-xen-arm64.sh` are, and the suite
+//! run on them through the very same library calls (`xenmem::Xen` over
+//! [`xenmem_sim::SimBackend`]).
 //!
 //! Only configuration lives here — the machine's size, which domains exist with how much
 //! RAM, where the platform's scratch hole is — never an expected answer: the answers are the
 //! model's, and the golden files hold real Xen's.
 
-use crate::{Config, Platform, Summary};
+use crate::{Arch, Config, Platform, Summary};
 use xenmem::{DomId, Gfn, Mfn, Xen};
 use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimBackend};
 
@@ -45,6 +46,13 @@ impl ModelPlatform {
 
 impl Platform for ModelPlatform {
     type Hv = SimBackend;
+
+    fn arch(&self) -> Arch {
+        match self.sim.config().arch {
+            xenmem_sim::Arch::X86_64 => Arch::X86_64,
+            xenmem_sim::Arch::Arm64 => Arch::Arm64,
+        }
+    }
 
     fn xen(&self) -> &Xen<SimBackend> {
         &self.xen
@@ -98,6 +106,86 @@ pub fn run_x86_64_pvh_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     let cfg = Config {
         self_id: domu.raw(),
         scratch_gfn: DOMU_SCRATCH,
+        scratch_pages: SCRATCH_PAGES,
+        sibling: Some(sibling.raw()),
+    };
+    let summary = crate::run_domu(&mut p, &cfg, out);
+    (sim, summary)
+}
+
+/// `scripts/real-xen-arm64.sh`'s machine: QEMU `virt` with `-m 1G` (RAM at 0x40000000).
+const ARM64_MACHINE_FRAMES: u64 = 1 << 18;
+/// `dom0_mem=128M`: Xen maps dom0 1:1 and gave it 0x70000000-0x78000000; `max_pages` is
+/// the same 32768 (dom0's maximum_reservation is `=current` on Arm).
+const ARM64_DOM0_RAM: Gfn = Gfn(0x7_0000);
+const ARM64_DOM0_PAGES: u64 = 128 << 8;
+/// The kernel's dom0 scratch hole: the first extended region Xen listed for dom0
+/// (0x40400000-0x70000000), 2 MiB aligned.
+const ARM64_DOM0_SCRATCH: Gfn = Gfn(0x4_0400);
+/// The dom0less domU (`domU1` in the device tree: `memory = <0 0x20000>`, one vCPU): d1,
+/// 128 MiB at `GUEST_RAM0_BASE` with `max_pages` equal to it, Xen's default 64 grant frames,
+/// grant v1 (Arm has no v2).
+const ARM64_DOMU: DomId = DomId(1);
+const ARM64_DOMU_RAM: Gfn = Gfn(0x4_0000);
+const ARM64_DOMU_PAGES: u64 = 128 << 8;
+/// The room dom0 adds above the domU's RAM before the domU runs its cases (16 MiB).
+const ARM64_DOMU_ROOM: u64 = 16 << 8;
+/// The domU's scratch hole: right above its RAM.
+const ARM64_DOMU_SCRATCH: Gfn = Gfn(0x4_8000);
+/// The sibling dom0 makes after its own cases: d3 (d2 was the domain of dom0's cases), 1 MiB
+/// limit, four pages at gfn 0x100, 32 grant frames.
+const ARM64_SIBLING: u16 = 3;
+
+/// The arm64 machine as Xen built it at boot: dom0 and the dom0less domU. `domu_max_pages`
+/// is the domU's limit (its RAM at boot; dom0 raises it later).
+pub fn arm64_machine(domu_max_pages: u64) -> Sim {
+    let sim = Sim::new(MachineConfig::arm64(ARM64_MACHINE_FRAMES));
+    let dom0 = sim
+        .create_domain(DomainConfig { max_pages: ARM64_DOM0_PAGES, ..DomainConfig::dom0(DomainKind::Pvh) })
+        .expect("dom0");
+    sim.populate_ram(dom0, ARM64_DOM0_RAM, ARM64_DOM0_PAGES).expect("dom0 RAM");
+    let domu = sim
+        .create_domain(DomainConfig {
+            id: Some(ARM64_DOMU.raw()),
+            max_pages: domu_max_pages,
+            max_grant_frames: 64,
+            grant_version: 1,
+            ..DomainConfig::domu(DomainKind::Pvh)
+        })
+        .expect("dom0less domU");
+    sim.populate_ram(domu, ARM64_DOMU_RAM, ARM64_DOMU_PAGES).expect("domU RAM");
+    sim
+}
+
+/// Runs the dom0 cases on the model configured as `scripts/real-xen-arm64.sh`'s machine
+/// while dom0 runs them: the dom0less domU exists (and waits).
+pub fn run_arm64_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = arm64_machine(ARM64_DOMU_PAGES);
+    let mut p = ModelPlatform::new(&sim, DomId(0));
+    let cfg =
+        Config { self_id: 0, scratch_gfn: ARM64_DOM0_SCRATCH, scratch_pages: SCRATCH_PAGES, sibling: None };
+    let summary = crate::run_dom0(&mut p, &cfg, out);
+    (sim, summary)
+}
+
+/// Runs the domU cases on the model: the dom0less domU as the caller, after dom0 made the
+/// sibling and raised the domU's limit.
+pub fn run_arm64_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = arm64_machine(ARM64_DOMU_PAGES + ARM64_DOMU_ROOM);
+    let sibling = sim
+        .create_domain(DomainConfig {
+            id: Some(ARM64_SIBLING),
+            max_pages: SIBLING_MAX_PAGES,
+            max_grant_frames: 32,
+            grant_version: 1,
+            ..DomainConfig::domu(DomainKind::Pvh)
+        })
+        .expect("sibling");
+    sim.populate_ram(sibling, Gfn(0x100), 4).expect("sibling RAM");
+    let mut p = ModelPlatform::new(&sim, ARM64_DOMU);
+    let cfg = Config {
+        self_id: ARM64_DOMU.raw(),
+        scratch_gfn: ARM64_DOMU_SCRATCH,
         scratch_pages: SCRATCH_PAGES,
         sibling: Some(sibling.raw()),
     };
