@@ -155,10 +155,12 @@ fn real(a: &Args, frames: u64, scratch: Gfn) -> Result<(), Failure> {
     use xenmem_privcmd::Privcmd;
     let p = match Privcmd::open() {
         Ok(p) => p,
-        Err(xenmem_privcmd::Error::NotDom0 { path }) => return Err(Failure::Input(format!(
+        Err(xenmem_privcmd::Error::NotDom0 { path }) => {
+            return Err(Failure::Input(format!(
             "not a Xen dom0: {} does not exist (not running on Xen, or the xen-privcmd module is not loaded)",
             path.display()
-        ))),
+        )))
+        }
         Err(e) => return Err(Failure::Input(e.to_string())),
     };
     let xen = Xen::new(p);

@@ -177,6 +177,7 @@ pub fn build(s: &Scenario) -> Result<Sim, InputError> {
         cfg.hardware = d.hardware;
         cfg.max_pages = d.max_pages;
         cfg.max_grant_frames = d.grant_frames;
+        cfg.grant_version = d.grant_version;
         cfg.target = d.target.map(DomId);
         sim.create_domain(cfg).map_err(|e| refuse(d, "id", e))?;
         if d.memory > 0 {

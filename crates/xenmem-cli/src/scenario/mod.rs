@@ -60,6 +60,8 @@ pub struct Domain {
     pub max_pages: u64,
     /// Grant-table frames it may grow to.
     pub grant_frames: u32,
+    /// The highest grant-table version it may use (`grant_opts`; the table starts at 1).
+    pub grant_version: u8,
     /// The domain it is the device model of.
     pub target: Option<u16>,
     /// ioreq servers to create for it, each run by an emulator domain.
@@ -176,16 +178,31 @@ impl Op {
         "read",
     ];
 
-    /// The step shifted by `pages` on every GFN (for repetitions).
+    /// The step shifted by `pages` on every GFN (for repetitions): destination GFNs, and the
+    /// indexes that are GFNs too (the `gmfn`, `gmfn_range` and `gmfn_foreign` spaces).
     pub fn shifted(&self, pages: u64) -> Op {
         let sh = |g: Gfn| Gfn(g.0.wrapping_add(pages));
         let shv = |v: &[Gfn]| v.iter().map(|&g| sh(g)).collect::<Vec<_>>();
+        let gfn_space =
+            |s: MapSpace| matches!(s, MapSpace::Gmfn | MapSpace::GmfnRange | MapSpace::GmfnForeign);
         let mut op = self.clone();
         match &mut op {
-            Op::AddToPhysmap { gfn, .. } | Op::RemoveFromPhysmap { gfn, .. } => *gfn = sh(*gfn),
-            Op::Write { gfn, .. } | Op::Read { gfn, .. } => *gfn = sh(*gfn),
-            Op::AddToPhysmapBatch { gfns, .. }
-            | Op::PopulatePhysmap { gfns, .. }
+            Op::AddToPhysmap { gfn, idx, space, .. } => {
+                *gfn = sh(*gfn);
+                if gfn_space(*space) {
+                    *idx = idx.wrapping_add(pages);
+                }
+            }
+            Op::AddToPhysmapBatch { gfns, idxs, space, .. } => {
+                *gfns = shv(gfns);
+                if gfn_space(*space) {
+                    idxs.iter_mut().for_each(|i| *i = i.wrapping_add(pages));
+                }
+            }
+            Op::RemoveFromPhysmap { gfn, .. } | Op::Write { gfn, .. } | Op::Read { gfn, .. } => {
+                *gfn = sh(*gfn)
+            }
+            Op::PopulatePhysmap { gfns, .. }
             | Op::AcquireResource { gfns, .. }
             | Op::DecreaseReservation { gfns, .. } => *gfns = shv(gfns),
             _ => {}

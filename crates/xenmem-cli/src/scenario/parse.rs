@@ -105,8 +105,14 @@ impl<'a, 'i> Fields<'a, 'i> {
         self.src.error(at.start, Some(&self.ctx), Some(field), msg)
     }
 
+    /// An error about `field`: at its value when the table has it, else at the table.
     fn missing(&self, field: &str, msg: impl Into<String>) -> InputError {
-        self.src.error(self.span.start, Some(&self.ctx), Some(field), msg)
+        let at = self
+            .table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == field)
+            .map_or(self.span.start, |(_, v)| v.span().start);
+        self.src.error(at, Some(&self.ctx), Some(field), msg)
     }
 
     /// Runs a value conversion, placing its complaint at the value.
@@ -326,6 +332,11 @@ fn domain(
     if grant_frames == 0 {
         return Err(f.missing("grant_frames", "a grant table has at least one frame"));
     }
+    let grant_version = f.opt("grant_version", |v| match value::uint(v, 2)? {
+        0 => Err("grant versions are 1 and 2".to_string()),
+        n => Ok(n as u8),
+    })?;
+    let grant_version = grant_version.unwrap_or(if arch == Arch::Arm64 { 1 } else { 2 });
     // Resolved once every domain is known.
     f.get("target");
     f.get("ioreq_servers");
@@ -341,6 +352,7 @@ fn domain(
         memory_at,
         max_pages,
         grant_frames,
+        grant_version,
         target: None,
         ioreq_servers: Vec::new(),
         line: src.line_of(span.start),
@@ -695,7 +707,7 @@ mod tests {
         assert_eq!(s.domains[1].max_pages, 65_536);
         assert_eq!(s.domains[0].max_pages, u32::MAX as u64);
         let st = &s.steps[0];
-        assert_eq!(st.line, 16);
+        assert_eq!(st.line, 15);
         assert_eq!(
             st.op,
             Op::AddToPhysmapBatch {
@@ -716,20 +728,20 @@ mod tests {
     fn refusals_name_line_and_field() {
         assert_eq!(
             err("\n[[step]]\nby = \"dom0\"\nop = \"frobnicate\"\n"),
-            "s.toml:18: step 1: field `op`: unknown operation \"frobnicate\" (one of: add_to_physmap, add_to_physmap_batch, remove_from_physmap, populate_physmap, acquire_resource, acquire_resource_size, increase_reservation, decrease_reservation, current_reservation, maximum_reservation, maximum_gpfn, set_max_mem, destroy_domain, write, read)"
+            "s.toml:17: step 1: field `op`: unknown operation \"frobnicate\" (one of: add_to_physmap, add_to_physmap_batch, remove_from_physmap, populate_physmap, acquire_resource, acquire_resource_size, increase_reservation, decrease_reservation, current_reservation, maximum_reservation, maximum_gpfn, set_max_mem, destroy_domain, write, read)"
         );
         assert_eq!(
             err("\n[[step]]\nby = \"nobody\"\nop = \"maximum_gpfn\"\n"),
-            "s.toml:17: step 1 (maximum_gpfn): field `by`: unknown domain \"nobody\" (declared: dom0 = d0, guest = d1)"
+            "s.toml:16: step 1 (maximum_gpfn): field `by`: unknown domain \"nobody\" (declared: dom0 = d0, guest = d1)"
         );
         assert_eq!(
             err("\n[[step]]\nby = \"dom0\"\nop = \"populate_physmap\"\norder = 64\ngfn = 1\n"),
-            "s.toml:19: step 1 (populate_physmap): field `order`: 0x40 is out of range: at most 0x3f"
+            "s.toml:18: step 1 (populate_physmap): field `order`: 0x40 is out of range: at most 0x3f"
         );
         assert_eq!(
             err("\n[[step]]\nby = \"dom0\"\nop = \"maximum_gpfn\"\ncolour = 1\n"),
-            "s.toml:19: step 1 (maximum_gpfn): field `colour`: unknown field"
+            "s.toml:18: step 1 (maximum_gpfn): field `colour`: unknown field"
         );
-        assert!(err("\n[[step]\n").starts_with("s.toml:16: not valid TOML"));
+        assert!(err("\n[[step]\n").starts_with("s.toml:15: not valid TOML"));
     }
 }
