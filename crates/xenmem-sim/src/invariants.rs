@@ -72,23 +72,32 @@ pub(crate) fn check(m: &Machine) -> Result<(), Violation> {
     );
 
     // 2. Expected references: foreign entries and Xen's type references.
-    let mut expected: HashMap<u64, u32> = HashMap::new();
+    let mut expected: Vec<u32> = vec![0; n as usize];
+    let mut expect = |mfn: u64| {
+        if let Some(e) = expected.get_mut(mfn as usize) {
+            *e += 1;
+        }
+    };
     for dom in m.domains.values() {
         for (gfn, e) in dom.p2m.iter() {
             if e.kind() == Some(Kind::Foreign) {
-                *expected.entry(e.mfn()).or_default() += 1;
+                ensure!(
+                    m.frames.valid(e.mfn()),
+                    "gfn {gfn:#x}: a foreign entry maps {:#x}, not RAM",
+                    e.mfn()
+                );
+                expect(e.mfn());
             }
-            let _ = gfn;
         }
         for s in dom.ioreq_servers.values() {
             for p in [s.ioreq, s.bufioreq_page].into_iter().flatten() {
-                *expected.entry(p).or_default() += 1;
+                expect(p);
             }
         }
         let frames = (dom.vmtrace_size as u64 >> 12).max(1);
         for &b in &dom.vmtrace_bufs {
             for p in b..b + frames {
-                *expected.entry(p).or_default() += 1;
+                expect(p);
             }
         }
     }
@@ -96,7 +105,7 @@ pub(crate) fn check(m: &Machine) -> Result<(), Violation> {
     let mut owned: HashMap<u16, (u64, u64)> = HashMap::new();
     for (mfn, owner) in m.frames.owners() {
         let refs = m.frames.refs(mfn);
-        let want = expected.get(&mfn).copied().unwrap_or(0);
+        let want = expected[mfn as usize];
         match owner {
             Owner::Free => {
                 ensure!(free[mfn as usize], "frame {mfn:#x} has no owner but is not in the heap");
