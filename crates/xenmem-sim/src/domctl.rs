@@ -108,9 +108,12 @@ fn domctl(m: &mut Machine, caller: u16, op: &mut XenDomctl) -> (Result<(), i32>,
             if d == caller {
                 return (Err(EINVAL), false);
             }
-            // domain_pause_by_systemcontroller.
+            // _domain_pause_by_systemcontroller: the count is capped at 255 (-EOVERFLOW).
             let dom = m.dom_mut(d);
-            dom.controller_pause = dom.controller_pause.saturating_add(1);
+            if dom.controller_pause >= 255 {
+                return (Err(EOVERFLOW), false);
+            }
+            dom.controller_pause += 1;
             (Ok(()), false)
         }
         (XEN_DOMCTL_UNPAUSEDOMAIN, Some(d)) => {

@@ -172,3 +172,30 @@ fn arm_createdomain() {
     );
     r.ok();
 }
+
+#[test]
+fn pause_and_unpause_count() {
+    let r = Rig::x86();
+    let xen = r.xen(r.dom0);
+    let pause = |d: DomId| {
+        let mut op = XenDomctl::new(XEN_DOMCTL_PAUSEDOMAIN, d.0);
+        // SAFETY: pausedomain's body holds no guest handles.
+        unsafe { xen.domctl(&mut op) }
+    };
+    // A host-built domain runs: not paused.
+    assert_eq!(info_flags(&xen.domain_info(r.domu).unwrap()) & XEN_DOMINF_PAUSED, 0);
+    pause(r.domu).unwrap();
+    pause(r.domu).unwrap();
+    assert_ne!(info_flags(&xen.domain_info(r.domu).unwrap()) & XEN_DOMINF_PAUSED, 0);
+    xen.unpause_domain(r.domu).unwrap();
+    assert_ne!(info_flags(&xen.domain_info(r.domu).unwrap()) & XEN_DOMINF_PAUSED, 0);
+    xen.unpause_domain(r.domu).unwrap();
+    assert_eq!(info_flags(&xen.domain_info(r.domu).unwrap()) & XEN_DOMINF_PAUSED, 0);
+    // pausedomain on oneself → -EINVAL ("no domain_pause()").
+    assert_eq!(pause(r.dom0), xe(XenError::Inval));
+    // _domain_pause_by_systemcontroller caps the count at 255 → -EOVERFLOW.
+    for _ in 0..255 {
+        pause(r.domu).unwrap();
+    }
+    assert_eq!(pause(r.domu), xe(XenError::Overflow));
+}
