@@ -23,8 +23,9 @@ use crate::hv;
 
 /// Pages of room above the domU's RAM (16 MiB, the x86_64 domU's room too).
 pub const DOMU_ROOM_PAGES: u64 = 4096;
-/// Longest wait for the other domain, in milliseconds of the virtual counter.
-const WAIT_MS: u64 = 120_000;
+/// Longest wait for the other domain, in milliseconds of the virtual counter: well inside the
+/// boot script's own timeout, so that dom0 still reports a hung domU and resets the machine.
+const WAIT_MS: u64 = 60_000;
 /// `XEN_DOMINF_shutdownshift`: the shutdown reason's place in getdomaininfo's flags.
 const SHUTDOWN_SHIFT: u32 = 16;
 
