@@ -192,6 +192,8 @@ fn shipped_scenarios_meet_their_expectations() {
         if p.extension().is_some_and(|x| x == "toml") {
             let o = xenmem(&["run", p.to_str().unwrap()]);
             assert_eq!(o.status.code(), Some(0), "{}: {}", p.display(), text(&o.stderr));
+            // Progress goes to a terminal only; here stderr is a pipe.
+            assert!(o.stderr.is_empty(), "{}: {}", p.display(), text(&o.stderr));
             n += 1;
         }
     }
@@ -267,4 +269,22 @@ fn frames_of_a_scenario_domain() {
     let o = xenmem(&["--scenario", d, "read-frame", "1", "0x5000"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stdout).contains("-EINVAL (errno 22)"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn the_model_as_a_pv_dom0_agrees_with_real_xen() {
+    // Real Xen's lines, recorded through privcmd by scripts/real-linux-dom0-cli.sh (its
+    // first line says how); the model is configured as that dom0 by the defaults.
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/x86_64-pv-dom0.txt");
+    let text_golden = std::fs::read_to_string(&golden).unwrap();
+    let lines: String =
+        text_golden.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    let real = scenario("pv-dom0-real.txt", &lines);
+    let o = xenmem(&["conformance", "--against", real.to_str().unwrap()]);
+    let s = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{s}");
+    assert!(
+        s.ends_with("conformance (pv dom0, saved run vs model): 165 observations, 165 agree, 0 differ\n"),
+        "{s}"
+    );
 }

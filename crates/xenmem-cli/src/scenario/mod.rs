@@ -1,5 +1,5 @@
 //! A scenario: a machine, its domains, and the operations they issue, each optionally with the
-//! outcome Xen is expected to give. Read from TOML by [`parse`]; run by `crate::exec`.
+//! outcome Xen is expected to give. Read from TOML by [`parse()`]; run by `crate::exec`.
 //!
 //! The types hold resolved values (domain ids, typed spaces, errno values), so a scenario that
 //! parsed can only fail at run time in the ways Xen (or the model's host side) fails.
