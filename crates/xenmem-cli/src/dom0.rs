@@ -172,6 +172,20 @@ fn arg_error(what: &str, msg: impl Into<String>) -> Failure {
     )
 }
 
+/// A domain named on the command line; with `--scenario`, its domains' names work too.
+fn domain_arg(o: &Opts, s: &str) -> Result<DomId, Failure> {
+    match parse_domid("DOMAIN", s) {
+        Ok(d) => Ok(d),
+        Err(e) => {
+            let Some(p) = o.scenario.as_deref().filter(|_| !o.privcmd) else { return Err(e) };
+            let name = p.display().to_string();
+            let Ok(text) = std::fs::read_to_string(p) else { return Err(e) };
+            let Ok(sc) = crate::scenario::parse(&name, &text) else { return Err(e) };
+            sc.domains.iter().find(|d| d.name == s).map(|d| DomId(d.id)).ok_or(e)
+        }
+    }
+}
+
 /// A domain named on the command line.
 pub fn parse_domid(what: &str, s: &str) -> Result<DomId, Failure> {
     let t = s.trim();
@@ -307,7 +321,7 @@ macro_rules! with_admin {
 
 /// `reservation DOMAIN`.
 pub fn reservation(o: &Opts, a: &DomainArgs) -> Result<(), Failure> {
-    let d = parse_domid("DOMAIN", &a.domain)?;
+    let d = domain_arg(o, &a.domain)?;
     with_admin!(o, |adm| reservation_on(&adm, o.json, d))
 }
 
@@ -364,7 +378,7 @@ fn reservation_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure
 
 /// `resource DOMAIN`.
 pub fn resource(o: &Opts, a: &ResourceArgs) -> Result<(), Failure> {
-    let d = parse_domid("DOMAIN", &a.domain)?;
+    let d = domain_arg(o, &a.domain)?;
     let ty = parse_type(&a.ty)?;
     let id = parse_id(&a.id)?;
     let frame = parse_num("--frame", &a.frame, u32::MAX as u64)? as u32;
@@ -440,7 +454,7 @@ fn hex(b: &[u8]) -> String {
 
 /// `read-frame DOMAIN GFN`.
 pub fn read_frame(o: &Opts, a: &FrameArgs) -> Result<(), Failure> {
-    let d = parse_domid("DOMAIN", &a.domain)?;
+    let d = domain_arg(o, &a.domain)?;
     let gfn = Gfn(parse_num("GFN", &a.gfn, u64::MAX)?);
     let offset = parse_num("--offset", &a.offset, 4095)? as usize;
     let len = parse_num("--len", &a.len, 4096)? as usize;
@@ -472,7 +486,7 @@ pub fn read_frame(o: &Opts, a: &FrameArgs) -> Result<(), Failure> {
 
 /// `write-frame DOMAIN GFN`.
 pub fn write_frame(o: &Opts, a: &WriteArgs) -> Result<(), Failure> {
-    let d = parse_domid("DOMAIN", &a.domain)?;
+    let d = domain_arg(o, &a.domain)?;
     let gfn = Gfn(parse_num("GFN", &a.gfn, u64::MAX)?);
     let offset = parse_num("--offset", &a.offset, 4095)? as usize;
     let data = match (&a.hex, &a.text) {
@@ -489,6 +503,13 @@ pub fn write_frame(o: &Opts, a: &WriteArgs) -> Result<(), Failure> {
     with_admin!(o, |adm| {
         let call = format!("write {} bytes to {} gfn {:#x} offset {offset}", data.len(), dname(d), gfn.0);
         match adm.write_frame(d, gfn, offset, &data) {
+            Ok(()) if o.json => {
+                out(&format!(
+                    "{:#}\n",
+                    json!({ "domain": d.raw(), "gfn": gfn.0, "offset": offset, "written": data.len() })
+                ));
+                Ok(())
+            }
             Ok(()) => {
                 out(&format!("{call} = ok\n"));
                 Ok(())
@@ -512,14 +533,20 @@ pub fn domain(o: &Opts, c: &DomainCommand) -> Result<(), Failure> {
             with_admin!(o, |adm| create_on(&adm, o.json, pages, at, max_kib, grant_frames))
         }
         DomainCommand::Info(a) => {
-            let d = parse_domid("DOMAIN", &a.domain)?;
+            let d = domain_arg(o, &a.domain)?;
             with_admin!(o, |adm| info_on(&adm, o.json, d))
         }
         DomainCommand::Destroy(a) => {
-            let d = parse_domid("DOMAIN", &a.domain)?;
+            let d = domain_arg(o, &a.domain)?;
             with_admin!(o, |adm| {
                 let r = adm.xen().destroy_domain(d);
                 match r {
+                    Ok(()) if o.json => {
+                        out(&format!("{:#}\n", json!({ "domain": d.raw(), "destroyed": true })))
+                    }
+                    Err(e) if o.json => {
+                        out(&format!("{:#}\n", json!({ "domain": d.raw(), "error": err_json(e) })))
+                    }
                     Ok(()) => out(&format!("destroy_domain({}) = ok\n", dname(d))),
                     Err(e) => out(&format!("destroy_domain({}) -> {}\n", dname(d), err_text(e))),
                 }

@@ -2,7 +2,7 @@
 //! come with both their name and their raw code.
 
 use crate::exec::{answer_text, Answer, DomainView, Report, StepResult};
-use crate::table::{kind_name, kind_text};
+use crate::table::kind_text;
 use serde_json::{json, Map, Value};
 use xenmem::XenError;
 use xenmem_sim::EntryKind;
@@ -123,7 +123,7 @@ fn domain(r: &Report, d: &DomainView) -> Value {
             "id": d.id,
             "name": d.name,
             "gone": false,
-            "kind": kind_name(i.kind),
+            "kind": format!("{:?}", i.kind).to_lowercase(),
             "translated": i.translated,
             "control": i.control,
             "hardware": i.hardware,

@@ -148,7 +148,7 @@ fn row(s: &mut String, r: &Report, i: usize, d: &DomainView, segs: &[Seg]) {
     let sub = match &d.info {
         None => "gone".to_string(),
         Some(info) => {
-            let mut roles = String::from(kind_name(info.kind));
+            let mut roles = String::from(kind_name(r, info.kind));
             if info.control {
                 roles.push_str(", control");
             }

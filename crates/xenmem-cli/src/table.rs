@@ -144,8 +144,11 @@ pub fn kind_text(r: &Report, d: u16, kind: EntryKind, count: u64) -> String {
     }
 }
 
-/// A domain kind's name.
-pub fn kind_name(k: DomainKind) -> &'static str {
+/// A domain kind's name; on arm64 every domain is simply translated.
+pub fn kind_name(r: &Report, k: DomainKind) -> &'static str {
+    if r.arch == "arm64" {
+        return "Arm guest (translated)";
+    }
     match k {
         DomainKind::Pv => "PV",
         DomainKind::Pvh => "PVH",
@@ -177,7 +180,7 @@ fn physmap(out: &mut String, r: &Report, d: &DomainView) {
         out,
         "physmap of {}: {}{}{}, owns {} pages (max {max}), {} mapped in {} ranges",
         who(r, d.id),
-        kind_name(info.kind),
+        kind_name(r, info.kind),
         if roles.is_empty() { "" } else { ", " },
         roles.join("+"),
         info.tot_pages,

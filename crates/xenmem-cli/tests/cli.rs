@@ -265,6 +265,9 @@ fn frames_of_a_scenario_domain() {
         "{s}"
     );
     assert!(s.ends_with("00001000\n"), "{s}");
+    // The scenario's names work as well as ids.
+    let o = xenmem(&["--scenario", d, "read-frame", "domU", "0", "--len", "16"]);
+    assert!(text(&o.stdout).contains("|hello from dom0.|"), "{}", text(&o.stderr));
     // An unpopulated foreign GFN: the batch entry's -EINVAL (XEN-FACTS).
     let o = xenmem(&["--scenario", d, "read-frame", "1", "0x5000"]);
     assert_eq!(o.status.code(), Some(1));
