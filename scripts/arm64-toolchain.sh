@@ -12,6 +12,8 @@
 #                                          xenmem-conformance (no model) for the target, and
 #                                          check the hvc sequence and its clobbers
 #   scripts/arm64-toolchain.sh install     only install the packages (idempotent)
+#   scripts/arm64-toolchain.sh lint        clippy (Debian's rust-web-clippy, the same 1.96)
+#                                          over the arm64 guest kernel, warnings as errors
 #   scripts/arm64-toolchain.sh env         print the environment, for `eval`
 #   scripts/arm64-toolchain.sh cargo ARGS  run cargo with that environment, appending
 #                                          `-Zbuild-std=core --target $ARM64_TARGET`; e.g. any
@@ -52,6 +54,19 @@ install)
     install_packages
     exit 0
     ;;
+lint)
+    install_packages
+    dpkg -s rust-web-clippy >/dev/null 2>&1 ||
+        apt-get install -y -qq --no-install-recommends rust-web-clippy ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends rust-web-clippy; }
+    # rustup's clippy-driver cannot build core 1.96 from source; Debian's can. As a workspace
+    # wrapper it lints the kernel's own crate (its workspace's only member) with the kernel's
+    # flags from guest/aarch64/.cargo/config.toml.
+    cd "$repo/guest/aarch64"
+    exec env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+        RUSTC_WORKSPACE_WRAPPER=/usr/bin/clippy-driver CLIPPY_ARGS="-Dwarnings" \
+        CARGO_TARGET_DIR="$repo/target/arm64-toolchain/clippy" cargo check --release --quiet
+    ;;
 env)
     arm64_env
     printf 'export RUSTC=%q RUSTC_BOOTSTRAP=1 CARGO_ENCODED_RUSTFLAGS=%q\n' "$RUSTC" "$CARGO_ENCODED_RUSTFLAGS"
@@ -65,7 +80,7 @@ cargo)
     ;;
 check) ;;
 *)
-    echo "usage: $0 [install | env | cargo ARGS...]" >&2
+    echo "usage: $0 [install | lint | env | cargo ARGS...]" >&2
     exit 2
     ;;
 esac
