@@ -66,6 +66,29 @@ pub fn halt() -> ! {
     }
 }
 
+/// `struct xen_memory_map`: how many entries fit, and where.
+#[repr(C)]
+struct MemoryMap {
+    nr_entries: u32,
+    _pad: u32,
+    buffer: u64,
+}
+
+/// XENMEM_memory_map's answer: the entries Xen wrote, or its error. On Arm Xen 4.17 has no
+/// memory map for guests (`arch_memory_op` answers `-ENOSYS`): the device tree is the map.
+pub fn memory_map_entries() -> Result<u32, i64> {
+    // Room for 8 e820 entries of 20 bytes, in case an Xen answers.
+    let mut entries = [0u8; 160];
+    let mut map = MemoryMap { nr_entries: 8, _pad: 0, buffer: entries.as_mut_ptr() as u64 };
+    let args = [xenmem::abi::XENMEM_MEMORY_MAP as u64, core::ptr::addr_of_mut!(map) as u64, 0, 0, 0];
+    // SAFETY: XENMEM_memory_map reads the struct and writes at most `nr_entries` entries of
+    // 20 bytes into `buffer` (160 bytes here), then `nr_entries` back into the struct.
+    match unsafe { Hvc.hypercall(xenmem::abi::HYPERVISOR_MEMORY_OP, args) } {
+        0 => Ok(map.nr_entries),
+        e => Err(e),
+    }
+}
+
 /// `struct evtchn_alloc_unbound`.
 #[repr(C)]
 struct AllocUnbound {

@@ -84,6 +84,15 @@ fn describe(con: &mut Console, tag: &str, dt: &DtInfo<'_>, dtb: &core::ops::Rang
     for m in dt.memory.as_slice() {
         let _ = writeln!(con, "{tag}: memory {:#x}-{:#x}", m.start, m.end());
     }
+    match hv::memory_map_entries() {
+        Ok(n) => {
+            let _ = writeln!(con, "{tag}: XENMEM_memory_map gave {n} entries (the device tree is used)");
+        }
+        Err(e) => {
+            let e = xenmem::XenError::from_errno(-e as i32);
+            let _ = writeln!(con, "{tag}: XENMEM_memory_map: {e} (the device tree is the map)");
+        }
+    }
     for (i, h) in dt.hypervisor.as_slice().iter().enumerate() {
         let what = if i == 0 { "grant table" } else { "extended region" };
         let _ = writeln!(con, "{tag}: hypervisor reg {:#x}-{:#x} ({what})", h.start, h.end());
