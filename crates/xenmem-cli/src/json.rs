@@ -94,6 +94,7 @@ fn kind_json(k: EntryKind) -> Value {
             json!({ "kind": "vmtrace_buf", "owner": owner.0, "vcpu": vcpu, "frame": frame })
         }
         EntryKind::Mmio { mfn } => json!({ "kind": "mmio", "mfn": mfn.0 }),
+        EntryKind::PopulateOnDemand => json!({ "kind": "populate_on_demand" }),
     }
 }
 

@@ -21,7 +21,7 @@ const TOP: f64 = 70.0;
 const GAP_W: f64 = 16.0;
 
 /// The kinds, their colours and legend names.
-const KINDS: [(&str, &str); 8] = [
+const KINDS: [(&str, &str); 9] = [
     ("RAM", "#4e79a7"),
     ("foreign", "#f28e2b"),
     ("grant table", "#59a14f"),
@@ -30,6 +30,7 @@ const KINDS: [(&str, &str); 8] = [
     ("ioreq page", "#e15759"),
     ("trace buffer", "#9c755f"),
     ("MMIO", "#bab0ac"),
+    ("populate on demand", "#edc948"),
 ];
 
 fn kind_index(k: EntryKind) -> usize {
@@ -42,6 +43,7 @@ fn kind_index(k: EntryKind) -> usize {
         EntryKind::IoreqPage { .. } => 5,
         EntryKind::VmtraceBuf { .. } => 6,
         EntryKind::Mmio { .. } => 7,
+        EntryKind::PopulateOnDemand => 8,
     }
 }
 
@@ -54,7 +56,7 @@ fn owner(k: EntryKind, me: u16) -> Option<u16> {
         | EntryKind::SharedInfo { owner }
         | EntryKind::VmtraceBuf { owner, .. } => owner.0,
         EntryKind::IoreqPage { target, .. } => target.0,
-        EntryKind::Ram | EntryKind::Mmio { .. } => return None,
+        EntryKind::Ram | EntryKind::Mmio { .. } | EntryKind::PopulateOnDemand => return None,
     };
     (o != me).then_some(o)
 }

@@ -141,6 +141,7 @@ pub fn kind_text(r: &Report, d: u16, kind: EntryKind, count: u64) -> String {
             format!("trace buffer vcpu {vcpu} {} ({})", frames(frame), of(owner))
         }
         EntryKind::Mmio { mfn } => format!("MMIO from mfn {:#x}", mfn.0),
+        EntryKind::PopulateOnDemand => "populate on demand".to_string(),
     }
 }
 

@@ -452,6 +452,21 @@ fn foreign_data<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     r.obs("foreign.data", format_args!("read s+40"), b);
     let v = r.xen().current_reservation(u);
     r.obs("foreign.data", format_args!("current_reservation(U)"), V(v));
+    // The owner frees the page while dom0 still maps it: the mapping's reference keeps the
+    // page, and its bytes, alive.
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x1000)]);
+    r.obs("foreign.ref", format_args!("decrease_reservation(U, order 0, [0x1000]) while mapped"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("foreign.ref", format_args!("current_reservation(U)"), V(v));
+    let b = r.peek::<8>(r.s(40));
+    r.obs("foreign.ref", format_args!("read s+40"), b);
+    let v = r.xen().remove_from_physmap(u, Gfn(0x1000));
+    r.obs("foreign.ref", format_args!("remove_from_physmap(U, 0x1000) after decrease"), R(v));
+    // dom0 cannot free a page it only maps.
+    let n = r.xen().decrease_reservation(DomId::SELF, 0, &[r.s(40)]);
+    r.obs("foreign.ref", format_args!("decrease_reservation(SELF, order 0, [s+40]) foreign entry"), N(n));
+    let b = r.peek::<8>(r.s(40));
+    r.obs("foreign.ref", format_args!("read s+40"), b);
 }
 
 /// acquire_resource: sizes, mappings, and every refusal.
@@ -534,6 +549,34 @@ impl core::fmt::Display for TypeName {
 
 /// Destroy the domU while dom0 still maps its pages, then let go of everything.
 fn teardown<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    // Populate over the domU's own grant frame 31 (mapped at 0x8002 by add.grant.domu).
+    let n = r.xen().populate_physmap(u, 0, MemFlags::empty(), &mut [Gfn(0x8002)]);
+    r.obs(
+        "populate.over_grant",
+        format_args!("populate(U, order 0, 1 at 0x8002 over its grant frame)"),
+        N(n),
+    );
+    let i = r.xen().domain_info(u);
+    r.obs("populate.over_grant", format_args!("getdomaininfo(U)"), info_line(i, u));
+    let v = r.xen().remove_from_physmap(u, Gfn(0x8002));
+    r.obs("populate.over_grant", format_args!("remove_from_physmap(U, 0x8002)"), R(v));
+    // Populate-on-demand (x86 HVM): an entry with no page behind it yet. While such entries
+    // outnumber the domain's PoD cache, Xen keeps pages the domain frees for that cache
+    // instead of freeing them.
+    let n = r.xen().populate_physmap(u, 0, MemFlags::empty().populate_on_demand(), &mut [Gfn(0x1800)]);
+    r.obs("populate.pod", format_args!("populate(U, order 0, populate_on_demand at 0x1800)"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("populate.pod", format_args!("current_reservation(U)"), V(v));
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x1001)]);
+    r.obs("populate.pod", format_args!("decrease_reservation(U, order 0, [0x1001])"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("populate.pod", format_args!("current_reservation(U)"), V(v));
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x1800)]);
+    r.obs("populate.pod", format_args!("decrease_reservation(U, order 0, [0x1800]) the PoD entry"), N(n));
+    let v = r.xen().current_reservation(u);
+    r.obs("populate.pod", format_args!("current_reservation(U)"), V(v));
+    let n = r.xen().populate_physmap(DomId::SELF, 0, MemFlags::empty().populate_on_demand(), &mut [r.s(30)]);
+    r.obs("populate.pod", format_args!("populate(SELF, order 0, populate_on_demand at s+30)"), N(n));
     let v = r.xen().destroy_domain(u);
     r.obs("teardown", format_args!("destroydomain(U) while mapped"), R(v));
     let i = r.xen().domain_info(u);

@@ -93,6 +93,11 @@ pub(crate) struct Domain {
     /// Per-vCPU trace buffers: first MFN of each (`v->vmtrace.pg`).
     pub vmtrace_bufs: Vec<u64>,
     pub handle: [u8; 16],
+    /// `p2m->pod.entry_count`: PoD entries in the P2M.
+    pub pod_entries: u64,
+    /// `p2m->pod.single`/`super`: pages held back for PoD entries (still the domain's, still
+    /// counted in `tot_pages`, mapped nowhere), as single frames.
+    pub pod_cache: Vec<u64>,
     pub emulation_flags: u32,
     pub misc_flags: u32,
 }

@@ -24,6 +24,7 @@ pub(crate) mod errno {
     pub const ENOSPC: i32 = 28;
     pub const EDOM: i32 = 33;
     pub const ENOSYS: i32 = 38;
+    pub const ENOTEMPTY: i32 = 39;
     pub const EOVERFLOW: i32 = 75;
     pub const EILSEQ: i32 = 84;
     pub const EOPNOTSUPP: i32 = 95;

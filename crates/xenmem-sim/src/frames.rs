@@ -240,6 +240,11 @@ impl FrameTable {
         page[offset..end].copy_from_slice(data);
     }
 
+    /// Zeroes the frame (`clear_domain_page`): it reads as zeros and needs no storage.
+    pub(crate) fn scrub(&mut self, mfn: u64) {
+        self.contents.remove(&mfn);
+    }
+
     /// Whether the frame has backing storage.
     pub(crate) fn backed(&self, mfn: u64) -> bool {
         self.contents.contains_key(&mfn)

@@ -167,6 +167,7 @@ pub(crate) fn check(m: &Machine) -> Result<(), Violation> {
             ensure!(dom.p2m.len() == 0, "d{d} is dead but its P2M still maps {} GFNs", dom.p2m.len());
         }
         let mut seen_ram: HashMap<u64, u64> = HashMap::new();
+        let mut pod_entries = 0u64;
         for (gfn, e) in dom.p2m.iter() {
             let mfn = e.mfn();
             match e.kind() {
@@ -205,8 +206,21 @@ pub(crate) fn check(m: &Machine) -> Result<(), Violation> {
                 Some(Kind::Mmio) => {
                     ensure!(!m.frames.valid(mfn), "d{d} gfn {gfn:#x}: MMIO entry maps RAM {mfn:#x}")
                 }
+                Some(Kind::Pod) => pod_entries += 1,
                 None => ensure!(false, "d{d} gfn {gfn:#x}: entry of no kind"),
             }
+        }
+        ensure!(
+            dom.pod_entries == pod_entries,
+            "d{d}: {} PoD entries counted, {pod_entries} in the P2M",
+            dom.pod_entries
+        );
+        for &c in &dom.pod_cache {
+            ensure!(
+                m.frames.owner(c) == Owner::Domain(d) && m.frames.allocated(c),
+                "d{d}: PoD cache page {c:#x} is not its own allocated page"
+            );
+            ensure!(!seen_ram.contains_key(&c), "d{d}: PoD cache page {c:#x} is also mapped as RAM");
         }
         // Xen heap pages record where they are mapped; the record must be true.
         let mut xen: Vec<u64> = vec![dom.shared_info];

@@ -168,6 +168,9 @@ pub enum EntryKind {
         /// The machine frame.
         mfn: Mfn,
     },
+    /// Populate-on-demand (x86 HVM): no page yet; Xen backs it from the domain's PoD cache
+    /// on first use.
+    PopulateOnDemand,
 }
 
 impl EntryKind {
@@ -188,6 +191,7 @@ impl EntryKind {
                 a == b && v == w && f.checked_add(1) == Some(g)
             }
             (Mmio { mfn: a }, Mmio { mfn: b }) => a.checked_add(1) == Some(b),
+            (PopulateOnDemand, PopulateOnDemand) => true,
             _ => false,
         }
     }
@@ -639,6 +643,7 @@ fn entry_kind(m: &Machine, d: u16, e: p2m::Entry) -> EntryKind {
     let mfn = e.mfn();
     match e.kind() {
         Some(Kind::Mmio) | None => EntryKind::Mmio { mfn: Mfn(mfn) },
+        Some(Kind::Pod) => EntryKind::PopulateOnDemand,
         Some(Kind::Ram) => EntryKind::Ram,
         Some(Kind::XenHeap | Kind::Foreign) => {
             if let Some(x) = m.xenheap.get(&mfn) {

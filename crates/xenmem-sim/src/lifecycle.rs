@@ -106,6 +106,8 @@ impl Machine {
             vmtrace_size: n.vmtrace_size,
             vmtrace_bufs: Vec::new(),
             handle: n.handle,
+            pod_entries: 0,
+            pod_cache: Vec::new(),
             emulation_flags: n.emulation_flags,
             misc_flags: n.misc_flags,
         };
@@ -255,6 +257,9 @@ impl Machine {
         // P2M teardown: foreign entries give their references back.
         let entries: Vec<(u64, crate::p2m::Entry)> = self.dom(d).p2m.iter().collect();
         self.dom_mut(d).p2m.clear();
+        // p2m_pod_empty_cache: the cache's pages are the domain's own and go with the rest.
+        self.dom_mut(d).pod_cache.clear();
+        self.dom_mut(d).pod_entries = 0;
         self.dom_mut(d).pv_m2p.clear();
         for (gfn, e) in entries {
             match e.kind() {

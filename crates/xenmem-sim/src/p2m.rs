@@ -26,6 +26,9 @@ pub(crate) enum Kind {
     XenHeap,
     /// A device frame (`p2m_mmio_direct`).
     Mmio,
+    /// Populate-on-demand (`p2m_populate_on_demand`, x86 HVM): no frame yet; one comes from
+    /// the domain's PoD cache when the GFN is first used.
+    Pod,
 }
 
 /// A P2M entry: `mfn << 3 | kind`, 0 for an empty slot.
@@ -41,6 +44,7 @@ impl Entry {
             Kind::Foreign => 2,
             Kind::XenHeap => 3,
             Kind::Mmio => 4,
+            Kind::Pod => 5,
         };
         Entry((mfn << 3) | tag)
     }
@@ -51,6 +55,7 @@ impl Entry {
             2 => Some(Kind::Foreign),
             3 => Some(Kind::XenHeap),
             4 => Some(Kind::Mmio),
+            5 => Some(Kind::Pod),
             _ => None,
         }
     }

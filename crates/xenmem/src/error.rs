@@ -96,6 +96,8 @@ xen_errors! {
     Range = 34, "ERANGE";
     /// Function not implemented.
     NoSys = 38, "ENOSYS";
+    /// Not empty (populate-on-demand on a domain with passthrough devices).
+    NotEmpty = 39, "ENOTEMPTY";
     /// No data.
     NoData = 61, "ENODATA";
     /// Value too large (a range that wraps).
@@ -255,6 +257,7 @@ mod tests {
             (33, "EDOM"),
             (34, "ERANGE"),
             (38, "ENOSYS"),
+            (39, "ENOTEMPTY"),
             (61, "ENODATA"),
             (75, "EOVERFLOW"),
             (84, "EILSEQ"),

@@ -10,6 +10,7 @@
 //! freed, and leaves its owner's `tot_pages`, only when that mapping goes.
 
 use super::reservation::MemopArgs;
+use crate::error::errno::ENOENT;
 use crate::guest_memory::{read_u64_at, GuestMemory};
 use crate::machine::Machine;
 
@@ -25,12 +26,18 @@ pub(super) fn decrease_reservation(
     let mut i = a.nr_done;
     'extents: while i < a.nr_extents {
         let Ok(gmfn) = read_u64_at(mem, a.extent_list, i) else { break };
-        // No populate-on-demand entries exist in the model, so pod_done is always 0 and any
-        // failure (-ENOENT included) stops.
-        for j in 0..(1u64 << a.extent_order) {
-            if m.guest_remove_page(a.d, gmfn.wrapping_add(j)).is_err() {
-                break 'extents;
+        // Populate-on-demand first (x86 HVM): it drops PoD entries and may steal RAM for its
+        // cache; guest_remove_page then finds those pages gone (-ENOENT), and exactly
+        // `pod_done` such failures are expected. The loop bound shrinks with them, as in Xen.
+        let mut pod_done = m.pod_decrease_reservation(a.d, gmfn, a.extent_order);
+        let mut j = 0u64;
+        while j + pod_done < (1u64 << a.extent_order) {
+            match m.guest_remove_page(a.d, gmfn.wrapping_add(j)) {
+                Ok(()) => {}
+                Err(ENOENT) if pod_done > 0 => pod_done -= 1,
+                Err(_) => break 'extents,
             }
+            j += 1;
         }
         i += 1;
     }

@@ -3,8 +3,9 @@
 //!
 //! After the shared prologue: an order above the caller's `max_order` (or `MAX_ORDER` for
 //! populate-on-demand) does nothing. Per extent: read `extent_start[i]` (a fault stops);
-//! populate-on-demand stops on the target itself, and otherwise stops for HVM targets (the
-//! model has no PoD; Arm answers `-ENOSYS`) and counts the extent for PV ones as Xen does;
+//! populate-on-demand stops on the target itself, marks PoD entries in an x86 HVM target
+//! (`guest_physmap_mark_populate_on_demand`; Arm answers `-ENOSYS`, which stops) and counts
+//! the extent for PV ones without doing anything, as Xen does;
 //! else allocate (dying, `max_pages`, memory: stop) and `guest_physmap_add_page` (x86 crashes
 //! the target if a foreign or MMIO entry is in the way; Arm replaces; a GFN beyond the P2M
 //! fails); a failed mapping leaves the extent allocated to the domain, as Xen does. For a PV
@@ -26,7 +27,14 @@ pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn Guest
     while i < a.nr_extents {
         let Ok(gpfn) = read_u64_at(mem, a.extent_list, i) else { break };
         if a.pod {
-            if a.d == caller || m.dom(a.d).hvm {
+            // Not onto oneself; an HVM target gets PoD entries (Arm: -ENOSYS), a PV one
+            // nothing at all, and the extent still counts.
+            if a.d == caller {
+                break;
+            }
+            if m.dom(a.d).hvm
+                && (m.is_arm() || m.x86_mark_populate_on_demand(a.d, gpfn, a.extent_order).is_err())
+            {
                 break;
             }
         } else {

@@ -9,6 +9,7 @@
 //! GFN it was mapped at (x86 `p2m_entry_modify` and M2P updates, Arm `p2m_put_l3_page`).
 
 mod arm;
+mod pod;
 mod x86;
 
 use crate::machine::Machine;
@@ -21,14 +22,14 @@ impl Machine {
         let mut old: Vec<(u64, Entry)> = Vec::new();
         self.dom_mut(d).p2m.set_run(gfn, n, kind, mfn, |g, e| old.push((g, e)));
         for (g, e) in old {
-            self.settle_replaced(g, e);
+            self.settle_replaced(d, g, e);
         }
     }
 
     /// Writes one entry and settles what it replaced.
     pub(crate) fn p2m_write_one(&mut self, d: u16, gfn: u64, e: Entry) {
         let old = self.dom_mut(d).p2m.set(gfn, e);
-        self.settle_replaced(gfn, old);
+        self.settle_replaced(d, gfn, old);
     }
 
     /// Clears `n` entries from `gfn` and settles what was there.
@@ -39,10 +40,16 @@ impl Machine {
         }
     }
 
-    fn settle_replaced(&mut self, gfn: u64, e: Entry) {
+    fn settle_replaced(&mut self, d: u16, gfn: u64, e: Entry) {
         match e.kind() {
             Some(Kind::Foreign) => self.put_page(e.mfn()),
             Some(Kind::XenHeap) => self.xenheap_unmapped(e.mfn(), gfn),
+            // Every path that overwrites a PoD entry takes it off `pod.entry_count`
+            // (`p2m_add_page`'s pod_count, `mark_populate_on_demand`, the PoD decrease).
+            Some(Kind::Pod) => {
+                let dom = self.dom_mut(d);
+                dom.pod_entries = dom.pod_entries.saturating_sub(1);
+            }
             _ => {}
         }
     }

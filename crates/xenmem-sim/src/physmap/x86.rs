@@ -108,6 +108,8 @@ impl Machine {
             match e.kind() {
                 None => return Err(ENOENT),
                 Some(Kind::Mmio) => return Err(EPERM),
+                // get_gfn_query does not populate: a PoD entry has no valid MFN.
+                Some(Kind::Pod) => return Err(EINVAL),
                 Some(_) => e.mfn(),
             }
         } else {
@@ -160,6 +162,14 @@ impl Machine {
                 None => None,
             },
             Kind::Mmio => None,
+            // P2M_ALLOC populates a PoD entry from the cache first.
+            Kind::Pod => {
+                if !self.pod_demand_populate(d, gfn) {
+                    return None;
+                }
+                let e = self.dom(d).p2m.get(gfn);
+                self.get_page(e.mfn(), d).then_some((e.mfn(), Kind::Ram))
+            }
         }
     }
 
