@@ -1,0 +1,2 @@
+# The model's raw decode under libFuzzer, bounded.
+FUZZ_SECONDS=60 bash scripts/fuzz.sh
