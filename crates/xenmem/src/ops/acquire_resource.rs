@@ -30,10 +30,15 @@ impl<H: Hypercall> Xen<H> {
     /// The size, in frames, of resource `id` of type `ty` of domain `domid`.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, GrantTableId, ResourceType};
     /// let frames = xen.acquire_resource_size(DomId(1), ResourceType::GrantTable, GrantTableId::Shared as u32)?;
-    /// # Ok(()) }
+    /// assert_eq!(frames, 32); // a domU's default max_grant_frames
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors
@@ -48,11 +53,15 @@ impl<H: Hypercall> Xen<H> {
     /// go; a PV caller receives their MFNs in it.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, Gfn, GrantTableId, ResourceType};
     /// let mut at = [Gfn(0x40000), Gfn(0x40001)];
     /// xen.acquire_resource(DomId(1), ResourceType::GrantTable, GrantTableId::Shared as u32, 0, &mut at)?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors
@@ -80,10 +89,14 @@ impl<H: Hypercall> Xen<H> {
     /// the value sent otherwise.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, ResourceType};
     /// let size = xen.acquire_resource_raw(DomId(1), ResourceType::GrantTable, 0, 0, 0, None)?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors

@@ -27,10 +27,14 @@ impl<H: Hypercall> Xen<H> {
     /// grant frames, a GFN of the domain for `gmfn`, an MFN for `dev_mmio`.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, Gfn, MapSpace};
     /// xen.add_to_physmap(DomId::SELF, MapSpace::SharedInfo, 0, Gfn(0x3000))?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors

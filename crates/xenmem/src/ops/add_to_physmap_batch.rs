@@ -38,7 +38,11 @@ impl<H: Hypercall> Xen<H> {
     /// [`MapSpace::GmfnForeign`]; pass [`DomId`]`(0)` for other spaces (it is Xen's `res0`).
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, EntryStatus, Gfn, MapSpace};
     /// let foreign_gfns = [0x100, 0x101];
     /// let at = [Gfn(0x30000), Gfn(0x30001)];
@@ -50,7 +54,7 @@ impl<H: Hypercall> Xen<H> {
     ///         # let _ = (gfn, e);
     ///     }
     /// }
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors

@@ -17,11 +17,15 @@ impl<H: Hypercall> Xen<H> {
     /// Issues any domctl; Xen may write results back into `op`.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::abi::domctl::{XenDomctl, XEN_DOMCTL_PAUSEDOMAIN};
     /// // SAFETY: pausedomain's body holds no guest handles.
     /// unsafe { xen.domctl(&mut XenDomctl::new(XEN_DOMCTL_PAUSEDOMAIN, 1))? };
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Safety
@@ -50,9 +54,13 @@ impl<H: Hypercall> Xen<H> {
     /// Creates a domain (`XEN_DOMCTL_createdomain`); `id` 0 lets Xen pick. Returns its id.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// let domu = xen.create_domain(xenmem::DomId(0), &xenmem::domctl::pvh_domu(1, 32))?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors

@@ -20,11 +20,14 @@ pub use add_to_physmap_batch::BATCH_MAX_ENTRIES;
 /// Xen's memory operations over a hypercall backend.
 ///
 /// ```
-/// # fn example<H: xenmem::Hypercall>(backend: H) -> Result<(), xenmem::Error> {
+/// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+/// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
 /// use xenmem::{DomId, Xen};
+/// // Any backend: the hypercall page on real Xen, privcmd on a Linux dom0, here the model.
+/// let backend = sim.backend(d0);
 /// let xen = Xen::new(backend);
 /// let pages = xen.current_reservation(DomId::SELF)?;
-/// # Ok(()) }
+/// # Ok::<(), xenmem::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Xen<H> {

@@ -22,13 +22,17 @@ impl<H: Hypercall> Xen<H> {
     /// Unmaps the page at `gfn` in `domid`'s physmap.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, Error, Gfn, MapSpace, XenError};
     /// xen.add_to_physmap(DomId::SELF, MapSpace::SharedInfo, 0, Gfn(0x3000))?;
     /// xen.remove_from_physmap(DomId::SELF, Gfn(0x3000))?;
     /// // Nothing is mapped there any more.
     /// assert_eq!(xen.remove_from_physmap(DomId::SELF, Gfn(0x3000)), Err(Error::Xen(XenError::NoEnt)));
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors

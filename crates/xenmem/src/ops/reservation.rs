@@ -24,10 +24,14 @@ impl<H: Hypercall> Xen<H> {
     /// them, and returns how many Xen completed.
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, MemFlags};
     /// let done = xen.increase_reservation(DomId::SELF, 0, MemFlags::empty(), 16)?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors
@@ -94,10 +98,14 @@ impl<H: Hypercall> Xen<H> {
     /// how many Xen freed (it stops at the first one it cannot).
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// use xenmem::{DomId, Gfn};
     /// let freed = xen.decrease_reservation(DomId::SELF, 0, &[Gfn(0x100), Gfn(0x101)])?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors
@@ -126,9 +134,13 @@ impl<H: Hypercall> Xen<H> {
     /// Pages `domid` owns now (`tot_pages`).
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// let pages = xen.current_reservation(xenmem::DomId::SELF)?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors
@@ -141,9 +153,13 @@ impl<H: Hypercall> Xen<H> {
     /// The most pages `domid` may own (`max_pages`; `u32::MAX` when unlimited).
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// let limit = xen.maximum_reservation(xenmem::DomId::SELF)?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors
@@ -156,9 +172,13 @@ impl<H: Hypercall> Xen<H> {
     /// The highest GFN mapped in `domid` (x86 PV: the size of its P2M list, less one).
     ///
     /// ```
-    /// # fn example<H: xenmem::Hypercall>(xen: &xenmem::Xen<H>) -> Result<(), xenmem::Error> {
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
     /// let top = xen.maximum_gpfn(xenmem::DomId::SELF)?;
-    /// # Ok(()) }
+    /// # Ok::<(), xenmem::Error>(())
     /// ```
     ///
     /// # Errors
