@@ -7,8 +7,8 @@
 #   1. dom0_mem=256M,max:256M  dom0 has a page limit (65536 pages);
 #   2. dom0_mem=256M           no limit: max_pages is 0xFFFFFFFF, which must print as unlimited.
 #
-# Adapted from scripts/real-linux-dom0.sh (same packages, same kernel extraction, same QEMU
-# line); the /init is written by this script.
+# The /init is written by this script. QEMU's CPU is qemu64 with svm and npt: the scratch PVH
+# domain needs HAP, and this Linux does not boot as a PV dom0 under `-cpu max`.
 #
 # Outputs (under out/, gitignored):
 #   out/real-linux-dom0-cli.log          boot 1's serial console
@@ -182,7 +182,7 @@ boot() { # LOG DOM0_MEM
     local log=$1 mem=$2 start rc
     start=$EPOCHREALTIME
     set +e
-    # As scripts/real-linux-dom0.sh: the PVH scratch domain needs HAP (svm + npt); not -cpu
+    # The PVH scratch domain needs HAP (svm + npt); not -cpu
     # max, with which this Linux crashes as a PV dom0.
     timeout "$timeout_s" "$qemu" -nographic -no-reboot -monitor none -serial stdio -display none \
         -cpu qemu64,+svm,+npt -m 512 -kernel "$xen" \
@@ -236,7 +236,13 @@ check_boot() { # LOG
     first=$(output "$log" "--backend privcmd domain info 0")
     if [[ $first == "xenmem: not a Xen dom0: "* && $(wc -l <<<"$first") == 1 ]]; then pass "before insmod: '$first'"; else fail "before insmod: '$first'"; fi
 
-    # dom0's pages, from Xen's own log (see scripts/real-linux-dom0.sh for the arithmetic).
+    # What Xen gave dom0, from Xen's own log. The PV dom0 builder (xen/arch/x86/pv/
+    # dom0_build.c) prints "Dom0 alloc.: START->END (N pages to be allocated)" and, below it,
+    # "Init. ramdisk: RSTART->REND". By then dom0 owns the contiguous chunk [START, END) and
+    # the initrd's pages, which Xen hands over in place (PFN_UP of its length) rather than
+    # copying; N is what is still missing of dom0's total, so the total is
+    # (END - START) / 4096 + ceil((REND - RSTART) / 4096) + N. Seen: 32768 + 392 + 32376 =
+    # 65536, which is also dom0_mem=256M in pages: Linux released none ("Released 0 page(s)").
     alloc=$(sed -nE 's/^\(XEN\) +Dom0 alloc\.: +([0-9a-f]+)->([0-9a-f]+)( \(([0-9]+) pages to be allocated\))?$/\1 \2 \4/p' "$log" | head -n1)
     initrd=$(sed -nE 's/^\(XEN\) +Init\. ramdisk: +([0-9a-f]+)->([0-9a-f]+)$/\1 \2/p' "$log" | head -n1)
     if [[ -z $alloc || -z $initrd ]]; then

@@ -1,5 +1,6 @@
-//! Probes a real Linux dom0 through privcmd and prints one `probe ...` line per answer, for
-//! `scripts/real-linux-dom0.sh` to check against what Xen itself reports.
+//! Probes a real Linux dom0 through privcmd and prints one `probe ...` line per answer: the
+//! backend used directly, without the `xenmem` command (which `scripts/real-linux-dom0-cli.sh`
+//! checks against what Xen itself reports on a real dom0).
 //!
 //! Lines are `probe <call> = <value>` or `probe <call> -> <ERRNO NAME>`; the last is
 //! `probe done`. Needs root on a Xen dom0 with `xen-privcmd` loaded. The scratch domain it
