@@ -89,6 +89,11 @@ impl Buddy {
     /// The best free block of at least `order` with its whole extent in `[lo, hi)`.
     fn find(&self, order: u32, lo: u64, hi: u64) -> Option<(u64, u32)> {
         let mut best: Option<(u64, u32)> = None;
+        // No block can lie in a higher zone than the last frame below `hi`: once one does,
+        // the smallest order holding it wins (Xen's zone-major, order-minor search), and
+        // the larger orders need not be looked at.
+        let top_frame = hi.min(*self.nodes.last().unwrap_or(&0)).saturating_sub(1);
+        let cap = zone(top_frame);
         for o in order..=MAX_ORDER {
             let size = 1u64 << o;
             let Some(top) = hi.checked_sub(size) else { continue };
@@ -99,6 +104,9 @@ impl Buddy {
                 // Highest zone first, then the smallest block in it (no needless splits).
                 if best.is_none_or(|(b, _)| zone(start) > zone(b)) {
                     best = Some((start, o));
+                }
+                if zone(start) >= cap {
+                    break;
                 }
             }
         }
