@@ -34,6 +34,7 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
     if r.arch() == Arch::Arm64 {
         arm64(r, u);
     }
+    edges(r, u);
     teardown(r, u);
 }
 
@@ -545,6 +546,85 @@ impl core::fmt::Display for TypeName {
             None => write!(f, "type {}", self.0.raw()),
         }
     }
+}
+
+/// Corners where Xen's answer depends on its internals: Xen pages mapped a second time,
+/// ranges that fail half-way, extents partly gone, odd alignments, invalid GFNs, and moving
+/// another domain's pages. Scratch `s+200..`; the domU's gfns `0x1200..`.
+fn edges<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let me = DomId::SELF;
+    let none = MemFlags::empty();
+    // A grant frame mapped at a second GFN: x86 moves it, Arm refuses while it is mapped.
+    let g1 = GrantFrame::Shared(1).idx();
+    for at in [200, 201] {
+        let v = r.xen().add_to_physmap(me, MapSpace::GrantTable, g1, r.s(at));
+        r.obs("edge.grant_twice", format_args!("add_to_physmap(SELF, grant_table, 1, s+{at})"), R(v));
+    }
+    for at in [200, 201] {
+        let v = r.xen().remove_from_physmap(me, r.s(at));
+        r.obs("edge.grant_twice", format_args!("remove_from_physmap(SELF, s+{at})"), R(v));
+    }
+    // A range move that meets a hole half-way: the pages before it stay moved.
+    let mut two = [r.s(210), r.s(211)];
+    let n = r.xen().populate_physmap(me, 0, none, &mut two);
+    r.obs("edge.range_partial", format_args!("populate(SELF, order 0, 2 at s+210)"), N(n));
+    let v = r.xen().add_to_physmap_range(me, r.s(210), r.s(220), 4);
+    r.obs("edge.range_partial", format_args!("add_to_physmap_range(SELF, s+210, s+220, size 4)"), R(v));
+    for at in [210, 220, 221, 222] {
+        let v = r.xen().remove_from_physmap(me, r.s(at));
+        r.obs("edge.range_partial", format_args!("remove_from_physmap(SELF, s+{at})"), R(v));
+    }
+    // The batch form with the domain's own frames (gmfn): a move per entry.
+    let mut one = [r.s(230)];
+    let n = r.xen().populate_physmap(me, 0, none, &mut one);
+    r.obs("edge.batch_gmfn", format_args!("populate(SELF, order 0, 1 at s+230)"), N(n));
+    let mut errs = [EntryStatus::NOT_DONE; 2];
+    let v = r.xen().add_to_physmap_batch(
+        me,
+        MapSpace::Gmfn,
+        DomId(0),
+        &[r.s(230).0, r.s(231).0],
+        &[r.s(232), r.s(233)],
+        &mut errs,
+    );
+    r.obs("edge.batch_gmfn", format_args!("batch(SELF, gmfn, [s+230, s+231] at s+232..)"), Batch(v, &errs));
+    let v = r.xen().remove_from_physmap(me, r.s(232));
+    r.obs("edge.batch_gmfn", format_args!("remove_from_physmap(SELF, s+232)"), R(v));
+    // An order-9 extent of the domU with one page already unmapped: decrease stops there,
+    // after freeing the page before it, and counts nothing.
+    let before = r.xen().current_reservation(u);
+    let n = r.xen().populate_physmap(u, 9, none, &mut [Gfn(0x1400)]);
+    r.obs("edge.decrease_partial", format_args!("populate(U, order 9, 1 at 0x1400)"), N(n));
+    let v = r.xen().remove_from_physmap(u, Gfn(0x1401));
+    r.obs("edge.decrease_partial", format_args!("remove_from_physmap(U, 0x1401)"), R(v));
+    let n = r.xen().decrease_reservation(u, 9, &[Gfn(0x1400)]);
+    r.obs("edge.decrease_partial", format_args!("decrease_reservation(U, order 9, [0x1400])"), N(n));
+    let after = r.xen().current_reservation(u);
+    let delta = match (before, after) {
+        (Ok(b), Ok(a)) => Delta(Some(a as i64 - b as i64)),
+        _ => Delta(None),
+    };
+    r.obs("edge.decrease_partial", format_args!("current_reservation(U) change"), delta);
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x1402)]);
+    r.obs("edge.decrease_partial", format_args!("decrease_reservation(U, order 0, [0x1402])"), N(n));
+    // Odd alignments and GFNs past any P2M.
+    let n = r.xen().populate_physmap(u, 1, none, &mut [Gfn(0x1601)]);
+    r.obs("edge.align", format_args!("populate(U, order 1, 1 at 0x1601)"), N(n));
+    let n = r.xen().populate_physmap(u, 0, none, &mut [Gfn::INVALID]);
+    r.obs("edge.invalid_gfn", format_args!("populate(U, order 0, 1 at INVALID)"), N(n));
+    let n = r.xen().populate_physmap(u, 0, none, &mut [Gfn(1 << 40)]);
+    r.obs("edge.invalid_gfn", format_args!("populate(U, order 0, 1 at 2^40)"), N(n));
+    let v = r.xen().add_to_physmap(u, MapSpace::SharedInfo, 0, Gfn(1 << 40));
+    r.obs("edge.invalid_gfn", format_args!("add_to_physmap(U, shared_info, 0, 2^40)"), R(v));
+    let v = r.xen().current_reservation(u);
+    r.obs("edge.align", format_args!("current_reservation(U)"), V(v));
+    // dom0 moves one of the domU's own pages within the domU (gmfn on another domain).
+    let v = r.xen().add_to_physmap(u, MapSpace::Gmfn, 0x1003, Gfn(0x1700));
+    r.obs("edge.gmfn_other", format_args!("add_to_physmap(U, gmfn, 0x1003, 0x1700)"), R(v));
+    let v = r.xen().remove_from_physmap(u, Gfn(0x1003));
+    r.obs("edge.gmfn_other", format_args!("remove_from_physmap(U, 0x1003)"), R(v));
+    let v = r.xen().maximum_gpfn(u).map(|g| g.0);
+    r.obs("edge.gmfn_other", format_args!("maximum_gpfn(U)"), V(v));
 }
 
 /// Destroy the domU while dom0 still maps its pages, then let go of everything.
