@@ -60,6 +60,19 @@ impl<H: Hypercall> Xen<H> {
     /// Xen stops at the first page that fails: the pages before it stay moved. A range that
     /// wraps is `-EOVERFLOW`; `size` 0 does nothing and succeeds.
     ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// use xenmem::{DomId, Gfn, MemFlags};
+    /// // Move two of dom0's own pages from 0x10000 to 0x20000 (x86 only).
+    /// xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut [Gfn(0x10000), Gfn(0x10001)])?;
+    /// xen.add_to_physmap_range(DomId::SELF, Gfn(0x10000), Gfn(0x20000), 2)?;
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Xen's errno.
@@ -80,6 +93,18 @@ impl<H: Hypercall> Xen<H> {
     }
 
     /// Sends an `xen_add_to_physmap` exactly as given (any space, size and idx).
+    ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// use xenmem::abi::{XenAddToPhysmap, XENMAPSPACE_SHARED_INFO, DOMID_SELF};
+    /// let arg = XenAddToPhysmap { domid: DOMID_SELF, size: 0, space: XENMAPSPACE_SHARED_INFO, idx: 0, gpfn: 0x3000 };
+    /// xen.add_to_physmap_raw(arg)?;
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

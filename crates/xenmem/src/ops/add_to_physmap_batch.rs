@@ -77,6 +77,21 @@ impl<H: Hypercall> Xen<H> {
     /// Maps `foreign_gfns[i]` of domain `foreign` at `gfns[i]` of `domid`: the batch form
     /// with [`MapSpace::GmfnForeign`], as a device model or toolstack uses it.
     ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// use xenmem::{DomId, EntryStatus, Gfn, XenError};
+    /// let mut errs = [EntryStatus::NOT_DONE; 2];
+    /// // 0x100 is populated in domain 1; 0x5000 is not.
+    /// xen.map_foreign_batch(DomId::SELF, DomId(1), &[Gfn(0x100), Gfn(0x5000)], &[Gfn(0x40000), Gfn(0x40001)], &mut errs)?;
+    /// assert_eq!(errs[0].result(), Some(Ok(())));
+    /// assert_eq!(errs[1].result(), Some(Err(XenError::Inval)));
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`Xen::add_to_physmap_batch`].

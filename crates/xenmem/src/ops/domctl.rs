@@ -75,6 +75,17 @@ impl<H: Hypercall> Xen<H> {
 
     /// Destroys a domain. It stays dying while foreign mappings still hold its pages.
     ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// let d = xen.create_domain(xenmem::DomId(0), &xenmem::domctl::pvh_domu(1, 32))?;
+    /// xen.destroy_domain(d)?;
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Xen's errno.
@@ -84,6 +95,19 @@ impl<H: Hypercall> Xen<H> {
 
     /// Unpauses a domain (starts a new one).
     ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// // A domain starts paused by its creator; unpausing it once starts it.
+    /// let d = xen.create_domain(xenmem::DomId(0), &xenmem::domctl::pvh_domu(1, 32))?;
+    /// xen.set_max_vcpus(d, 1)?;
+    /// xen.unpause_domain(d)?;
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Xen's errno.
@@ -92,6 +116,17 @@ impl<H: Hypercall> Xen<H> {
     }
 
     /// Sets a domain's memory limit in KiB (`max_pages = kib / 4`).
+    ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// xen.set_max_mem(xenmem::DomId(1), 4096)?; // 1024 pages
+    /// assert_eq!(xen.maximum_reservation(xenmem::DomId(1))?, 1024);
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -104,6 +139,17 @@ impl<H: Hypercall> Xen<H> {
 
     /// Creates the domain's vCPUs (`XEN_DOMCTL_max_vcpus`).
     ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// let d = xen.create_domain(xenmem::DomId(0), &xenmem::domctl::pvh_domu(1, 32))?;
+    /// xen.set_max_vcpus(d, 1)?;
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Xen's errno.
@@ -114,6 +160,17 @@ impl<H: Hypercall> Xen<H> {
     }
 
     /// Information on the first domain whose id is `d` or above (check its `domain` field).
+    ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// let info = xen.domain_info(xenmem::DomId(1))?;
+    /// assert_eq!((info.domain, info.tot_pages), (1, 4));
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

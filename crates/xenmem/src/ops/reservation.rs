@@ -71,6 +71,20 @@ impl<H: Hypercall> Xen<H> {
     /// As [`Xen::increase_reservation`] for `mfns.len()` extents, with the array Xen writes
     /// each extent's machine frame into (x86 PV targets; translated targets leave it alone).
     ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// use xenmem::{DomId, MemFlags, Mfn};
+    /// let mut mfns = [Mfn(0); 4];
+    /// // A translated target gets the pages but leaves the array alone; a PV one gets MFNs in it.
+    /// let done = xen.increase_reservation_into(DomId(1), 0, MemFlags::empty(), &mut mfns)?;
+    /// assert_eq!(done, 4);
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`Xen::increase_reservation`].
