@@ -2,4 +2,4 @@
 # clobbers checked in the disassembly), then real Xen 4.17 for arm64 boots the arm64 kernel as
 # dom0 and as a dom0less domU, diffed against the model in Arm mode.
 bash scripts/arm64-toolchain.sh
-bash scripts/conformance-arm64.sh
+bash scripts/conformance.sh arm64
