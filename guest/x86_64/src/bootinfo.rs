@@ -6,6 +6,8 @@
 //! @40, memmap_entries u32 @48, reserved u32 @52. A module entry (`hvm_modlist_entry`, 32 bytes):
 //! paddr u64 @0, size u64 @8, cmdline_paddr u64 @16, reserved u64 @24.
 
+use crate::arch::MAPPED_END;
+
 /// `XEN_HVM_START_MAGIC_VALUE`.
 pub const MAGIC: u32 = 0x336e_c578;
 /// Size of a version 1 start info.
@@ -13,8 +15,6 @@ pub const SIZE: usize = 56;
 const MODLIST_ENTRY: usize = 32;
 /// Longest command line read; a longer one is cut (and then most likely rejected by its parser).
 const MAX_CMDLINE: usize = 1024;
-/// The boot identity map ends here (entry.rs): nothing above it can be read.
-const MAPPED_END: u64 = 1 << 32;
 
 /// A module Xen (or our builder) loaded for the domain.
 #[derive(Clone, Copy, Debug)]
@@ -99,13 +99,8 @@ impl StartInfo {
 
     /// The value of `key=value` on the command line (the first occurrence).
     pub fn arg(&self, key: &str) -> Option<&'static str> {
-        arg(self.cmdline, key)
+        xenmem_guest_runtime::cmdline::arg(self.cmdline, key)
     }
-}
-
-/// The value of `key=value` among the whitespace-separated words of `cmdline`.
-pub fn arg<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
-    cmdline.split_ascii_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }
 
 /// A module's bytes.

@@ -3,16 +3,15 @@
 //! A PVH dom0's start info may carry no memory map at all, so ask Xen, which answers with the
 //! e820 it built for this domain.
 
-use xenmem::abi::{XenMemoryMap, HYPERVISOR_MEMORY_OP, XENMEM_MEMORY_MAP};
-use xenmem::Hypercall;
+use xenmem_guest_runtime::{xen, PAGE};
 
-const PAGE: u64 = 4096;
+use crate::arch::{MAPPED_END, X86};
+
 /// One e820 entry as Xen writes it: addr u64, size u64, type u32, packed (20 bytes).
 const E820_ENTRY: usize = 20;
 const MAX_ENTRIES: usize = 128;
-const E820_RAM: u32 = 1;
-/// Everything the kernel can reach goes through the boot identity map, which ends here.
-const MAPPED_END: u64 = 1 << 32;
+/// `E820_RAM`.
+pub const E820_RAM: u32 = 1;
 
 /// One region of the map.
 #[derive(Clone, Copy, Debug, Default)]
@@ -36,20 +35,10 @@ pub struct MemoryMap {
 
 impl MemoryMap {
     /// Asks Xen; `Err(errno)` if the hypercall fails.
-    pub fn query<H: Hypercall>(hv: &H) -> Result<MemoryMap, i64> {
+    pub fn query() -> Result<MemoryMap, i64> {
         let mut raw = [0u8; MAX_ENTRIES * E820_ENTRY];
-        let mut arg =
-            XenMemoryMap { nr_entries: MAX_ENTRIES as u32, _pad: 0, buffer: raw.as_mut_ptr() as u64 };
-        let args = [XENMEM_MEMORY_MAP as u64, core::ptr::addr_of_mut!(arg) as u64, 0, 0, 0];
-        // SAFETY: XENMEM_memory_map reads `arg` and writes at most `nr_entries` 20-byte entries
-        // into `buffer`, which `raw` holds; both live across the call and no reference to them
-        // is alive meanwhile.
-        let rc = unsafe { hv.hypercall(HYPERVISOR_MEMORY_OP, args) };
-        if rc < 0 {
-            return Err(rc);
-        }
+        let n = xen::memory_map::<X86>(&mut raw)?;
         let mut map = MemoryMap { regions: [Region::default(); MAX_ENTRIES], len: 0 };
-        let n = (arg.nr_entries as usize).min(MAX_ENTRIES);
         for (slot, e) in map.regions.iter_mut().zip(raw.chunks_exact(E820_ENTRY)).take(n) {
             let u64_at = |o: usize| u64::from_le_bytes(e[o..o + 8].try_into().unwrap_or([0; 8]));
             slot.start = u64_at(0);

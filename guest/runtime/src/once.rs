@@ -14,6 +14,7 @@ pub struct OnceBuf<const N: usize> {
 unsafe impl<const N: usize> Sync for OnceBuf<N> {}
 
 impl<const N: usize> OnceBuf<N> {
+    /// A buffer not yet handed out.
     pub const fn new() -> Self {
         OnceBuf { taken: AtomicBool::new(false), bytes: UnsafeCell::new([0; N]) }
     }
@@ -28,5 +29,11 @@ impl<const N: usize> OnceBuf<N> {
         // SAFETY: the swap above lets exactly one caller through, so this is the only
         // reference ever made to the bytes; they are a static, so it may be 'static.
         Some(unsafe { &mut *self.bytes.get() })
+    }
+}
+
+impl<const N: usize> Default for OnceBuf<N> {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -1,5 +1,6 @@
-//! Dom0 as a toolstack: builds an unprivileged PVH domU running this same kernel image, lets
-//! it run the domU suite, and collects what it wrote.
+//! How x86_64's dom0 makes its domU: builds an unprivileged PVH domU running this same kernel
+//! image, lets it run the domU suite, and collects what it wrote. The steps both architectures
+//! share (the sibling, the foreign-mapped windows, the wait) are the runtime's `toolstack`.
 //!
 //! The image is the ELF file Xen loaded as dom0's first module (the script passes the kernel
 //! twice: as the dom0 kernel and as that module), checked against the running kernel's own
@@ -10,7 +11,7 @@
 //! - the image's load segments at their physical addresses (1 MiB up);
 //! - the page after the image: its `hvm_start_info`, then its command line at offset 64,
 //!   `role=domu domid=N sibling=M log=ADDR,SIZE`;
-//! - the [`LOG_PAGES`] pages after that: the log area (log.rs).
+//! - the [`LOG_PAGES`] pages after that: the log area (the runtime's `log`).
 //!
 //! Dom0 foreign-maps the image and start-info pages into a hole of its own physmap, fills them
 //! and unmaps them again before the domU starts (so the domU's own memory operations on them
@@ -18,19 +19,24 @@
 //! The rest of the domU's RAM is never touched by dom0: the kernel zeroes its own .bss and
 //! reads nothing else it did not write.
 
-use core::fmt::{self, Write};
+use core::fmt::Write;
 
 use xenmem::abi::domctl::{
     XenDomctl, XEN_DOMCTL_GETHVMCONTEXT, XEN_DOMCTL_PAUSEDOMAIN, XEN_DOMCTL_SETHVMCONTEXT,
-    XEN_DOMINF_SHUTDOWN,
 };
 use xenmem::abi::{HYPERVISOR_MEMORY_OP, XEN_PAGE_SIZE};
 use xenmem::hypercall::x86_64::HypercallPage;
-use xenmem::{DomId, EntryStatus, Gfn, Hypercall, MemFlags, Xen};
+use xenmem::{DomId, Gfn, Hypercall, MemFlags, Xen};
+use xenmem_guest_runtime::console::LineBuf;
+use xenmem_guest_runtime::log;
+use xenmem_guest_runtime::once::OnceBuf;
+use xenmem_guest_runtime::toolstack::{self, Fail, Waited, Window};
+use xenmem_guest_runtime::Arch;
 
+use crate::arch::X86;
+use crate::bootinfo;
 use crate::elf::Image;
-use crate::once::OnceBuf;
-use crate::{bootinfo, hv, log};
+use crate::memmap::E820_RAM;
 
 const PAGE: u64 = XEN_PAGE_SIZE as u64;
 /// The domU's RAM: 16 MiB from gfn 0, allocated in 2 MiB extents.
@@ -42,18 +48,10 @@ const MAX_MEM_KIB: u64 = 32 * 1024;
 pub const LOG_PAGES: u64 = 16;
 /// Most pages dom0 maps at once (image, start info, log): the size of its window hole.
 pub const WINDOW_PAGES: u64 = 256;
-/// Pages mapped per add_to_physmap_batch call (keeps the arrays small on the stack).
-const MAP_CHUNK: usize = 64;
 /// Where the command line sits in the start-info page.
 const CMDLINE_OFFSET: u64 = 64;
-const E820_RAM: u32 = 1;
 /// XENMEM_set_memory_map: a toolstack sets a domain's e820 (`struct xen_foreign_memory_map`).
 const XENMEM_SET_MEMORY_MAP: u64 = 13;
-/// The domU gets this long (wall time, by the TSC) before it counts as hung.
-const TIMEOUT_SECONDS: u64 = 30;
-/// A bound on polls in case the TSC frequency is unknown or wrong. While the domU runs, each
-/// yield gives it a time slice (about 10 ms here); a whole domU run takes a few dozen polls.
-const MAX_POLLS: u64 = 10_000;
 
 /// The hvm context Xen gives for a fresh PVH domain is a few KiB (header, LAPIC, MTRR, xsave,
 /// ... records); the one we load is its header plus a CPU record.
@@ -61,95 +59,35 @@ static HVM_BUF: OnceBuf<16384> = OnceBuf::new();
 /// The domU's log, copied out before its pages go away.
 static LOG_COPY: OnceBuf<{ (LOG_PAGES * PAGE) as usize }> = OnceBuf::new();
 
-/// Why building or running the domU failed.
-#[derive(Debug)]
-pub struct Fail {
-    what: &'static str,
-    detail: Detail,
-}
-
-#[derive(Debug)]
-enum Detail {
-    None,
-    Xen(xenmem::Error),
-    Value(u64),
-    Text(&'static str),
-}
-
-impl Fail {
-    fn new(what: &'static str) -> Fail {
-        Fail { what, detail: Detail::None }
-    }
-    fn xen(what: &'static str) -> impl FnOnce(xenmem::Error) -> Fail {
-        move |e| Fail { what, detail: Detail::Xen(e) }
-    }
-    fn value(what: &'static str, v: u64) -> Fail {
-        Fail { what, detail: Detail::Value(v) }
-    }
-    fn text(what: &'static str) -> impl FnOnce(&'static str) -> Fail {
-        move |t| Fail { what, detail: Detail::Text(t) }
-    }
-}
-
-impl fmt::Display for Fail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.what)?;
-        match &self.detail {
-            Detail::None => Ok(()),
-            Detail::Xen(e) => write!(f, ": {e}"),
-            Detail::Value(v) => write!(f, ": {v:#x}"),
-            Detail::Text(t) => write!(f, ": {t}"),
-        }
-    }
-}
-
 /// How the domU's run ended, with its log.
 pub struct Report {
     pub domid: DomId,
+    pub waited: Waited,
     /// The log header as the domU left it.
     pub header: log::Header,
     /// The log's text (whole lines, the domU's tags included).
     pub text: &'static [u8],
-    /// The shutdown reason (`SHUTDOWN_*`), or `None` if it never shut down in time.
-    pub shutdown_reason: Option<u32>,
-    /// Polls dom0 made while waiting.
-    pub polls: u64,
-}
-
-impl Report {
-    /// `None` if the domU finished its suite and powered off; otherwise why not.
-    pub fn failure(&self) -> Option<&'static str> {
-        match (self.shutdown_reason, self.header.state) {
-            (None, _) => Some("the domU did not shut down in time"),
-            (Some(_), log::FAILED) => Some("the domU reported a failure"),
-            (Some(hv::SHUTDOWN_CRASH), _) => Some("the domU crashed"),
-            (Some(hv::SHUTDOWN_REBOOT), s) if s != log::DONE => {
-                Some("the domU stopped before finishing: reboot, which is how Xen ends a triple fault")
-            }
-            (Some(_), s) if s != log::DONE => Some("the domU stopped before finishing"),
-            (Some(hv::SHUTDOWN_POWEROFF), _) if self.header.magic == log::MAGIC => None,
-            (Some(_), _) => Some("the domU finished but shut down oddly"),
-        }
-    }
 }
 
 /// Builds the domU from `module` (this kernel's ELF file), runs it, and returns its report.
-/// `window` is the first of [`WINDOW_PAGES`] gfns of a hole in dom0's physmap.
-pub fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) -> Result<Report, Fail> {
+///
+/// # Safety
+///
+/// `window..window + WINDOW_PAGES` must be a hole of dom0's physmap below 4 GiB (which the
+/// boot identity map covers) where no Rust object lives.
+pub unsafe fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) -> Result<Report, Fail> {
     let image = Image::parse(module).map_err(Fail::text("the domU image is not a usable ELF"))?;
     check_same_as_running_kernel(&image)?;
     let layout = Layout::new(&image)?;
 
-    // A sibling for the domU's cases to name: a second unprivileged domain that exists (with
-    // a little RAM) but never runs.
-    let sibling = make_sibling(xen)?;
-    let id =
-        xen.create_domain(DomId(0), &xenmem::domctl::pvh_domu(1, 32)).map_err(Fail::xen("createdomain"))?;
+    let sibling = toolstack::make_sibling::<X86>(xen)?;
+    let id = xen.create_domain(DomId(0), &X86::domu_config(1, 32)).map_err(Fail::xen("createdomain"))?;
     let mut domu = Domu { xen, id, boot: None, log: None, torn_down: false };
-    domu.build(&image, &layout, window, sibling)?;
+    // SAFETY: the caller's contract on `window`.
+    unsafe { domu.build(&image, &layout, window, sibling)? };
     xen.unpause_domain(id).map_err(Fail::xen("unpausedomain"))?;
-    let (shutdown_reason, polls) = domu.wait()?;
-    if shutdown_reason.is_none() {
+    let waited = toolstack::wait_for_shutdown::<X86>(xen, id)?;
+    if waited.reason.is_none() {
         // Hung: stop it before reading its log, which it might still be writing.
         // SAFETY: pausedomain's body holds no guest handles.
         unsafe { xen.domctl(&mut XenDomctl::new(XEN_DOMCTL_PAUSEDOMAIN, id.raw())) }
@@ -158,35 +96,14 @@ pub fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) -> Resu
     let (header, text) = domu.collect_log(&layout)?;
     domu.teardown()?;
     xen.destroy_domain(sibling).map_err(Fail::xen("destroydomain (sibling)"))?;
-    Ok(Report { domid: id, header, text, shutdown_reason, polls })
-}
-
-/// The sibling domU: 1 MiB limit, four pages at gfn 0x100 (what the model side builds too).
-fn make_sibling(xen: &Xen<HypercallPage>) -> Result<DomId, Fail> {
-    let sib = xen
-        .create_domain(DomId(0), &xenmem::domctl::pvh_domu(1, 32))
-        .map_err(Fail::xen("createdomain (sibling)"))?;
-    xen.set_max_vcpus(sib, 1).map_err(Fail::xen("max_vcpus (sibling)"))?;
-    xen.set_max_mem(sib, 1024).map_err(Fail::xen("max_mem (sibling)"))?;
-    let mut gfns = [Gfn(0x100), Gfn(0x101), Gfn(0x102), Gfn(0x103)];
-    let done = xen
-        .populate_physmap(sib, 0, MemFlags::empty(), &mut gfns)
-        .map_err(Fail::xen("populate_physmap (sibling)"))?;
-    if done != gfns.len() {
-        return Err(Fail::value("populate_physmap (sibling): extents done", done as u64));
-    }
-    Ok(sib)
+    Ok(Report { domid: id, waited, header, text })
 }
 
 /// Checks that every read-only load segment of `image` is byte for byte what is loaded and
 /// running at its address now. (Writable segments may have changed since boot; the domU zeroes
 /// .bss itself and gets .data from the file.)
 fn check_same_as_running_kernel(image: &Image<'_>) -> Result<(), Fail> {
-    extern "C" {
-        static __image_start: u8;
-        static __image_end: u8;
-    }
-    let own = core::ptr::addr_of!(__image_start) as u64..core::ptr::addr_of!(__image_end) as u64;
+    let own = xenmem_guest_runtime::image_range();
     for s in image.segments().iter().filter(|s| !s.writable) {
         let bytes = image.file_bytes(s);
         let end = s.paddr + bytes.len() as u64;
@@ -247,7 +164,16 @@ struct Domu<'x> {
 }
 
 impl Domu<'_> {
-    fn build(&mut self, image: &Image<'_>, layout: &Layout, window: Gfn, sibling: DomId) -> Result<(), Fail> {
+    /// # Safety
+    ///
+    /// As [`run`]'s, for `window`.
+    unsafe fn build(
+        &mut self,
+        image: &Image<'_>,
+        layout: &Layout,
+        window: Gfn,
+        sibling: DomId,
+    ) -> Result<(), Fail> {
         let (xen, id) = (self.xen, self.id);
         // max_vcpus is what creates vCPU 0; without it there is no vCPU to load state into.
         xen.set_max_vcpus(id, 1).map_err(Fail::xen("max_vcpus"))?;
@@ -266,17 +192,17 @@ impl Domu<'_> {
         }
         set_memory_map(xen, id, &[(0, RAM_PAGES * PAGE, E820_RAM)])?;
 
-        let w = self.boot.insert(Window::new(layout.first, window, layout.boot_pages));
+        // SAFETY: the first pages of the caller's window hole (`run`'s contract).
+        let w = self.boot.insert(unsafe { Window::new(layout.first, window, layout.boot_pages) });
         w.map(xen, id)?;
-        // Pages fresh from Xen are not guaranteed to be zero (a page a live domain gave back
-        // is reused unscrubbed), so every page the domU will read gets written in full.
+        // Every page the domU will read gets written in full.
         w.zero_all();
         for s in image.segments() {
             w.write(s.paddr, image.file_bytes(s))?;
         }
         let cmdline_at = layout.start_info + CMDLINE_OFFSET;
         w.write(layout.start_info, &bootinfo::encode(cmdline_at))?;
-        let mut line = LineBuf::new();
+        let mut line = LineBuf::<128>::new();
         // Ends with the NUL the start info's reader looks for.
         let _ = write!(
             line,
@@ -286,7 +212,7 @@ impl Domu<'_> {
             layout.log,
             LOG_PAGES * PAGE
         );
-        if line.overflowed {
+        if line.overflowed() {
             return Err(Fail::new("domU command line too long"));
         }
         w.write(cmdline_at, line.as_bytes())?;
@@ -297,32 +223,14 @@ impl Domu<'_> {
         self.boot = None;
 
         let at = Gfn(window.raw() + layout.boot_pages);
-        let w = self.log.insert(Window::new(Gfn(layout.log / PAGE), at, LOG_PAGES));
+        // SAFETY: the window hole's pages after the boot pages (`Layout::new` checked that
+        // both fit in WINDOW_PAGES).
+        let w = self.log.insert(unsafe { Window::new(Gfn(layout.log / PAGE), at, LOG_PAGES) });
         w.map(xen, id)?;
         w.zero_all();
         w.write(layout.log, &log::initial_header())?;
 
         load_vcpu(xen, id, layout.entry, layout.start_info)
-    }
-
-    /// Yields to the domU until it has shut down (`Some(reason)`) or the time is up (`None`).
-    fn wait(&self) -> Result<(Option<u32>, u64), Fail> {
-        let deadline = Deadline::after_seconds(TIMEOUT_SECONDS);
-        for polls in 0..MAX_POLLS {
-            let info = self.xen.domain_info(self.id).map_err(Fail::xen("getdomaininfo"))?;
-            // getdomaininfo answers with the next domain at or above the id asked.
-            if info.domain != self.id.raw() {
-                return Err(Fail::new("the domU disappeared"));
-            }
-            if info.flags & XEN_DOMINF_SHUTDOWN != 0 {
-                return Ok((Some((info.flags >> 16) & 0xff), polls));
-            }
-            if deadline.passed() {
-                return Ok((None, polls));
-            }
-            hv::yield_cpu();
-        }
-        Ok((None, MAX_POLLS))
     }
 
     /// Copies the log out of the domU's memory.
@@ -361,95 +269,6 @@ impl Drop for Domu<'_> {
     }
 }
 
-/// A run of the domU's pages foreign-mapped into a hole of dom0's physmap, which the boot
-/// identity map covers (the hole is below 4 GiB).
-struct Window {
-    /// The domU's first page.
-    first: Gfn,
-    /// Where it appears in dom0.
-    at: Gfn,
-    pages: u64,
-    /// How many pages from the start are mapped.
-    mapped: u64,
-}
-
-impl Window {
-    fn new(first: Gfn, at: Gfn, pages: u64) -> Window {
-        Window { first, at, pages, mapped: 0 }
-    }
-
-    fn map(&mut self, xen: &Xen<HypercallPage>, domu: DomId) -> Result<(), Fail> {
-        let mut foreign = [Gfn(0); MAP_CHUNK];
-        let mut local = [Gfn(0); MAP_CHUNK];
-        let mut errs = [EntryStatus::NOT_DONE; MAP_CHUNK];
-        while self.mapped < self.pages {
-            let n = ((self.pages - self.mapped) as usize).min(MAP_CHUNK);
-            for i in 0..n {
-                foreign[i] = Gfn(self.first.raw() + self.mapped + i as u64);
-                local[i] = Gfn(self.at.raw() + self.mapped + i as u64);
-            }
-            xen.map_foreign_batch(DomId::SELF, domu, &foreign[..n], &local[..n], &mut errs[..n])
-                .map_err(Fail::xen("add_to_physmap_batch(gmfn_foreign)"))?;
-            if let Some(bad) = errs[..n].iter().position(|e| !e.is_ok()) {
-                // Entries after the failed one may be mapped: undo them, keep the prefix
-                // counted in `mapped` for the teardown.
-                for (g, _) in local[bad..n].iter().zip(&errs[bad..n]).filter(|(_, e)| e.is_ok()) {
-                    let _ = xen.remove_from_physmap(DomId::SELF, *g);
-                }
-                self.mapped += bad as u64;
-                return Err(Fail::value("mapping a domU page failed; errno", (-errs[bad].raw()) as u64));
-            }
-            self.mapped += n as u64;
-        }
-        Ok(())
-    }
-
-    fn unmap(&mut self, xen: &Xen<HypercallPage>) -> Result<(), Fail> {
-        while self.mapped > 0 {
-            let g = Gfn(self.at.raw() + self.mapped - 1);
-            xen.remove_from_physmap(DomId::SELF, g).map_err(Fail::xen("remove_from_physmap"))?;
-            self.mapped -= 1;
-        }
-        Ok(())
-    }
-
-    /// Dom0's address for the domU's bytes `paddr..paddr + len`, if all are mapped.
-    fn local(&self, paddr: u64, len: usize) -> Result<usize, Fail> {
-        let start = self.first.raw() * PAGE;
-        let end = start + self.mapped * PAGE;
-        match paddr.checked_add(len as u64) {
-            Some(e) if paddr >= start && e <= end => Ok((self.at.raw() * PAGE + (paddr - start)) as usize),
-            _ => Err(Fail::value("outside the mapped window", paddr)),
-        }
-    }
-
-    fn zero_all(&mut self) {
-        let at = (self.at.raw() * PAGE) as *mut u8;
-        // SAFETY: the `mapped` pages from `at` are the domU's frames mapped into a hole of
-        // dom0's physmap below 4 GiB (so the identity map reaches them) where no Rust object
-        // lives; the domU is not running yet.
-        unsafe { core::ptr::write_bytes(at, 0, (self.mapped * PAGE) as usize) };
-    }
-
-    fn write(&mut self, paddr: u64, data: &[u8]) -> Result<(), Fail> {
-        let at = self.local(paddr, data.len())?;
-        // SAFETY: `local` checked the range is inside the mapped pages (see `zero_all`); `data`
-        // is dom0 memory, which cannot overlap a foreign mapping.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), at as *mut u8, data.len()) };
-        Ok(())
-    }
-
-    fn read(&self, paddr: u64, buf: &mut [u8]) -> Result<(), Fail> {
-        let at = self.local(paddr, buf.len())?;
-        for (i, b) in buf.iter_mut().enumerate() {
-            // SAFETY: inside the mapped pages (`local`); volatile because the domU wrote
-            // them behind the compiler's back.
-            *b = unsafe { core::ptr::read_volatile((at + i) as *const u8) };
-        }
-        Ok(())
-    }
-}
-
 /// XENMEM_set_memory_map for `domid`: its e820, which its XENMEM_memory_map then returns.
 fn set_memory_map(xen: &Xen<HypercallPage>, domid: DomId, regions: &[(u64, u64, u32)]) -> Result<(), Fail> {
     const MAX: usize = 4;
@@ -483,9 +302,7 @@ fn set_memory_map(xen: &Xen<HypercallPage>, domid: DomId, regions: &[(u64, u64, 
     // SAFETY: XENMEM_set_memory_map reads `arg` and `nr_entries` 20-byte entries at `buffer`,
     // both live locals not otherwise borrowed during the call.
     let rc = unsafe { xen.backend().hypercall(HYPERVISOR_MEMORY_OP, args) };
-    xenmem::XenError::check(rc)
-        .map(drop)
-        .map_err(|e| Fail { what: "set_memory_map", detail: Detail::Xen(e.into()) })
+    xenmem::XenError::check(rc).map(drop).map_err(|e| Fail::xen("set_memory_map")(e.into()))
 }
 
 /// Loads vCPU 0's initial state: Xen's own header record from gethvmcontext (it carries this
@@ -570,61 +387,4 @@ fn cpu_record(entry: u32, start_info: u64) -> [u8; CPU_LEN] {
         c[ARBYTES + 4 * i..ARBYTES + 4 * i + 4].copy_from_slice(&a.to_le_bytes());
     }
     c
-}
-
-/// A wall-clock deadline by the TSC, whose rate Xen publishes in CPUID leaf base+3.
-struct Deadline {
-    end: Option<u64>,
-}
-
-impl Deadline {
-    fn after_seconds(s: u64) -> Deadline {
-        let khz = xenmem::hypercall::x86_64::xen_cpuid_base()
-            .map(|base| core::arch::x86_64::__cpuid_count(base + 3, 0).ecx as u64)
-            .unwrap_or(0);
-        // Without a rate only the poll bound applies.
-        let end = (khz != 0).then(|| rdtsc().saturating_add(khz * 1000 * s));
-        Deadline { end }
-    }
-
-    fn passed(&self) -> bool {
-        self.end.is_some_and(|end| rdtsc() >= end)
-    }
-}
-
-fn rdtsc() -> u64 {
-    // SAFETY: rdtsc reads the time-stamp counter; CR4.TSD is clear, so it runs in any ring.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
-
-/// A fixed buffer to format a short line into.
-struct LineBuf {
-    buf: [u8; 128],
-    len: usize,
-    overflowed: bool,
-}
-
-impl LineBuf {
-    fn new() -> LineBuf {
-        LineBuf { buf: [0; 128], len: 0, overflowed: false }
-    }
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl Write for LineBuf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        match self.buf.get_mut(self.len..self.len + s.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(s.as_bytes());
-                self.len += s.len();
-                Ok(())
-            }
-            None => {
-                self.overflowed = true;
-                Err(fmt::Error)
-            }
-        }
-    }
 }

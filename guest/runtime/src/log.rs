@@ -1,7 +1,8 @@
-//! The domU's output channel: a log area in the domU's RAM that dom0 keeps foreign-mapped and
-//! prints once the domU has stopped. (An unprivileged domain's console_io is refused by a
-//! non-debug Xen, and port 0xE9 output comes back re-wrapped by Xen; this way dom0 prints the
-//! domU's lines exactly as written.)
+//! A domU's output channel where it has no console: a log area in the domU's RAM that dom0
+//! keeps foreign-mapped and prints once the domU has stopped. (On x86_64 an unprivileged
+//! domain's console_io is refused by a non-debug Xen, and port 0xE9 output comes back
+//! re-wrapped by Xen; this way dom0 prints the domU's lines exactly as written. An arm64
+//! dom0less domU has a console of its own and never installs a log.)
 //!
 //! Layout, little-endian, shared by the writer (domU) and the reader (dom0):
 //! - `@0 magic u32` = [`MAGIC`], written by dom0 before the domU starts;
@@ -66,8 +67,8 @@ static SIZE: AtomicU64 = AtomicU64::new(0);
 ///
 /// # Safety
 ///
-/// `base..base + size` must be RAM of this domain below 4 GiB, set aside for the log by the
-/// builder, that no Rust object occupies; `size` must exceed [`TEXT`].
+/// `base..base + size` must be RAM of this domain, addressable at those addresses, set aside
+/// for the log by the builder, that no Rust object occupies; `size` must exceed [`TEXT`].
 pub unsafe fn install(base: u64, size: u64) {
     BASE.store(base, Ordering::Relaxed);
     SIZE.store(size, Ordering::Relaxed);
