@@ -164,8 +164,3 @@ pub fn scan(blob: &[u8]) -> Result<DtInfo<'_>, &'static str> {
         }
     }
 }
-
-/// The value of `key=value` among the space-separated words of a command line.
-pub fn arg<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
-    cmdline.split_ascii_whitespace().find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-}

@@ -1,15 +1,15 @@
-//! A freestanding arm64 kernel for Xen 4.17 that runs the xenmem conformance suite in two
+//! A freestanding arm64 kernel for Xen that runs the xenmem conformance suite in two
 //! roles at once on one machine, chosen by `role=` in `/chosen/bootargs` of the device tree
 //! Xen hands it:
 //! - `role=dom0`: the hardware and control domain (mapped 1:1 by Xen). Runs the dom0 suite,
-//!   then acts as the domU's toolstack (toolstack.rs): makes a sibling domain, names it to the
+//!   then acts as the domU's toolstack (handover.rs): makes a sibling domain, names it to the
 //!   domU through an event channel, raises the domU's memory limit (the domU's signal to
 //!   start), waits for the domU to shut down, and resets the machine.
 //! - `role=domu`: a dom0less domU Xen built from the same image at boot (unprivileged, 128
 //!   MiB). Waits for dom0's signal, runs the domU suite, and powers itself off.
 //!
 //! Console format (console_io, one hypercall per line; Xen prints dom0's lines as they are and
-//! the domU's as `(d1) <line>`):
+//! the domU's as `(d1) <line>`; the runtime's crate docs describe the tags):
 //! - `xenmem: <line>`: a line of dom0's suite, verbatim after the tag;
 //! - `xenmem-guest: <text>`: dom0's progress: `conformance-done observations=N`, then
 //!   `domu-done` (or `domu-failed: <why>`), or `panic: ...`;
@@ -20,26 +20,26 @@
 #![no_std]
 #![no_main]
 
-mod console;
+mod arch;
 mod entry;
 mod fdt;
-mod hv;
+mod handover;
 mod mem;
-mod platform;
-mod toolstack;
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::ops::Range;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use console::{Console, Tagged};
+use arch::{Arm64, Console};
 use fdt::DtInfo;
 use xenmem::{DomId, Gfn};
-use xenmem_conformance::{run_dom0, run_domu, Config};
+use xenmem_conformance::{Config, Platform};
+use xenmem_guest_runtime::platform::Kernel;
+use xenmem_guest_runtime::{cmdline, suite, toolstack, xen, Arch, Role, PAGE};
 
 /// Scratch room handed to the suite (1024 pages = 4 MiB), 2 MiB aligned.
 const SCRATCH_PAGES: u64 = 1024;
 const SCRATCH_ALIGN: u64 = 2 << 20;
-const PAGE: u64 = 4096;
 /// Where the domU suite puts the pages that fill it up to its limit (`domu.rs`, FILL_BASE):
 /// the domU's scratch hole must end below it.
 const DOMU_FILL_BASE: u64 = 0x8000_0000;
@@ -47,8 +47,6 @@ const DOMU_FILL_BASE: u64 = 0x8000_0000;
 /// `public/arch-arm.h`): a dom0less domU's RAM and nothing else lives between its base and here.
 const GUEST_RAM0_END: u64 = 0x1_0000_0000;
 
-/// Set once the kernel knows it is the domU: a panic then ends the domain, not the machine.
-static IS_DOMU: AtomicBool = AtomicBool::new(false);
 /// Where Xen loaded the image (for reporting exception addresses).
 static IMAGE_BASE: AtomicU64 = AtomicU64::new(0);
 
@@ -67,15 +65,15 @@ extern "C" fn kmain(dtb: u64, base: u64) -> ! {
         Err(e) => panic!("device tree at {dtb:#x}: {e}"),
     };
     let dtb_range = dtb..dtb + size as u64;
-    match fdt::arg(dt.bootargs, "role") {
+    match cmdline::arg(dt.bootargs, "role") {
         Some("dom0") => dom0_main(&dt, dtb_range),
         Some("domu") => domu_main(&dt, dtb_range),
         _ => panic!("no role=dom0|domu in bootargs \"{}\"", dt.bootargs),
     }
 }
 
-fn describe(con: &mut Console, tag: &str, dt: &DtInfo<'_>, dtb: &core::ops::Range<u64>) {
-    let img = platform::image_range();
+fn describe(con: &mut Console, tag: &str, dt: &DtInfo<'_>, dtb: &Range<u64>) {
+    let img = xenmem_guest_runtime::image_range();
     let _ = writeln!(
         con,
         "{tag}: image {:#x}-{:#x} dtb {:#x}-{:#x} bootargs \"{}\"",
@@ -84,7 +82,8 @@ fn describe(con: &mut Console, tag: &str, dt: &DtInfo<'_>, dtb: &core::ops::Rang
     for m in dt.memory.as_slice() {
         let _ = writeln!(con, "{tag}: memory {:#x}-{:#x}", m.start, m.end());
     }
-    match hv::memory_map_entries() {
+    // Room for 8 e820 entries, in case a Xen answers.
+    match xen::memory_map::<Arm64>(&mut [0u8; 160]) {
         Ok(n) => {
             let _ = writeln!(con, "{tag}: XENMEM_memory_map gave {n} entries (the device tree is used)");
         }
@@ -105,7 +104,7 @@ fn hole_is_unmapped(start: u64, pages: u64) -> bool {
     [start, start + (pages - 1) * PAGE].iter().all(|&a| {
         // SAFETY: the address is outside the image (callers pick it outside every RAM bank),
         // so no Rust object lives there; the read either faults or returns a byte.
-        unsafe { entry::guarded_read(a) }.is_none()
+        unsafe { Arm64::read_phys_byte(a) }.is_none()
     })
 }
 
@@ -133,12 +132,18 @@ fn domu_scratch(dt: &DtInfo<'_>) -> Option<u64> {
     (start.checked_add(SCRATCH_PAGES * PAGE)? <= DOMU_FILL_BASE).then_some(start)
 }
 
-fn dom0_main(dt: &DtInfo<'_>, dtb: core::ops::Range<u64>) -> ! {
-    let t0 = hv::now_ms();
+/// The suite's view of this kernel: everything outside the image and the device tree.
+fn kernel(dtb: Range<u64>) -> Kernel<Arm64> {
+    Kernel::new(xenmem::hypercall::aarch64::Hvc, [xenmem_guest_runtime::image_range(), dtb])
+}
+
+fn dom0_main(dt: &DtInfo<'_>, dtb: Range<u64>) -> ! {
+    let tag = Role::Dom0.tag();
+    let t0 = Arm64::now_ms().unwrap_or(0);
     let mut con = Console::new();
-    let _ = writeln!(con, "xenmem-guest: start arm64 role=dom0");
-    describe(&mut con, "xenmem-guest", dt, &dtb);
-    match hv::own_domid() {
+    let _ = writeln!(con, "{tag}: start arm64 role=dom0");
+    describe(&mut con, tag, dt, &dtb);
+    match xen::own_domid::<Arm64>() {
         Ok(0) => {}
         Ok(id) => panic!("role=dom0 but this is d{id}"),
         Err(e) => panic!("own domain id: evtchn error {e}"),
@@ -151,111 +156,57 @@ fn dom0_main(dt: &DtInfo<'_>, dtb: core::ops::Range<u64>) -> ! {
     }
     let cfg =
         Config { self_id: 0, scratch_gfn: Gfn(scratch / PAGE), scratch_pages: SCRATCH_PAGES, sibling: None };
-    let _ = writeln!(con, "xenmem-guest: scratch {} pages {}", cfg.scratch_gfn, cfg.scratch_pages);
-
-    let mut dom0 = platform::Kernel::new(dtb);
-    let summary = {
-        let mut out = Tagged::new(&mut con, "xenmem: ");
-        let summary = run_dom0(&mut dom0, &cfg, &mut out);
-        // A last suite line without its newline would otherwise glue onto the next line.
-        out.end_line();
-        summary
-    };
-    let t1 = hv::now_ms();
-    let _ = writeln!(
-        con,
-        "xenmem-guest: conformance-done observations={} suite_ms={}",
-        summary.observations,
-        t1 - t0
-    );
-    match toolstack::run_domu(&mut con, DomId(1)) {
-        Ok(report) => {
-            let _ = writeln!(
-                con,
-                "xenmem-guest: domu d1 stopped: shutdown {} after {} polls, {} ms; sibling was d{}",
-                hv::shutdown_reason_name(report.reason),
-                report.polls,
-                report.ms,
-                report.sibling.raw()
-            );
-            if report.reason == hv::SHUTDOWN_POWEROFF {
-                let _ = writeln!(con, "xenmem-guest: domu-done");
-            } else {
-                let _ = writeln!(con, "xenmem-guest: domu-failed: the domU did not power off");
-            }
+    let mut dom0 = kernel(dtb);
+    suite::run(&mut con, Role::Dom0, &mut dom0, &cfg);
+    let u = DomId(1);
+    match handover::run_domu(&mut con, dom0.xen(), u) {
+        Ok((waited, sibling)) => {
+            let _ = writeln!(con, "{tag}: sibling was d{}", sibling.raw());
+            toolstack::report(&mut con, u, &waited, None);
         }
         Err(e) => {
-            let _ = writeln!(con, "xenmem-guest: domu-failed: {e}");
+            let _ = writeln!(con, "{tag}: domu-failed: {e}");
         }
     }
-    let _ = writeln!(con, "xenmem-guest: total_ms={}", hv::now_ms() - t0);
+    let _ = writeln!(con, "{tag}: total_ms={}", Arm64::now_ms().unwrap_or(0) - t0);
     con.flush();
-    hv::shutdown(hv::SHUTDOWN_REBOOT)
+    xen::shutdown::<Arm64>(xen::SHUTDOWN_REBOOT)
 }
 
-fn domu_main(dt: &DtInfo<'_>, dtb: core::ops::Range<u64>) -> ! {
-    IS_DOMU.store(true, Ordering::Relaxed);
+fn domu_main(dt: &DtInfo<'_>, dtb: Range<u64>) -> ! {
+    xenmem_guest_runtime::set_role(Role::Domu);
+    let tag = Role::Domu.tag();
     let mut con = Console::new();
-    let id = match hv::own_domid() {
+    let id = match xen::own_domid::<Arm64>() {
         Ok(0) => panic!("role=domu but this is d0"),
         Ok(id) => id,
         Err(e) => panic!("own domain id: evtchn error {e}"),
     };
-    let _ = writeln!(con, "xenmem-domu-guest: start arm64 role=domu domid={id}");
-    describe(&mut con, "xenmem-domu-guest", dt, &dtb);
+    let _ = writeln!(con, "{tag}: start arm64 role=domu domid={id}");
+    describe(&mut con, tag, dt, &dtb);
     let Some(scratch) = domu_scratch(dt) else { panic!("no room for the scratch hole above RAM") };
     if !hole_is_unmapped(scratch, SCRATCH_PAGES) {
         panic!("scratch hole {scratch:#x} has something mapped");
     }
-    let waited = match toolstack::wait_for_dom0() {
+    let mut domu = kernel(dtb);
+    let waited = match handover::wait_for_dom0(domu.xen()) {
         Ok(w) => w,
         Err(e) => panic!("{e}"),
     };
-    let sibling = toolstack::sibling_from_dom0(id);
+    let sibling = handover::sibling_from_dom0(id);
     let _ = writeln!(
         con,
-        "xenmem-domu-guest: dom0's go after {} polls, {} ms; sibling {:?}",
+        "{tag}: dom0's go after {} polls, {} ms; sibling {:?}",
         waited.polls, waited.ms, sibling
     );
     let cfg = Config { self_id: id, scratch_gfn: Gfn(scratch / PAGE), scratch_pages: SCRATCH_PAGES, sibling };
-    let _ = writeln!(con, "xenmem-domu-guest: scratch {} pages {}", cfg.scratch_gfn, cfg.scratch_pages);
-
-    let t0 = hv::now_ms();
-    let mut domu = platform::Kernel::new(dtb);
-    let summary = {
-        let mut out = Tagged::new(&mut con, "xenmem-domu: ");
-        let summary = run_domu(&mut domu, &cfg, &mut out);
-        out.end_line();
-        summary
-    };
-    let _ = writeln!(
-        con,
-        "xenmem-domu-guest: conformance-done observations={} suite_ms={}",
-        summary.observations,
-        hv::now_ms() - t0
-    );
-    con.flush();
-    hv::shutdown(hv::SHUTDOWN_POWEROFF)
-}
-
-/// Reports a fatal condition on the console and ends the run: the domU crashes itself (dom0
-/// sees the reason), dom0 resets the machine (so the boot script stops waiting).
-fn fatal(what: core::fmt::Arguments<'_>) -> ! {
-    let domu = IS_DOMU.load(Ordering::Relaxed);
-    let tag = if domu { "xenmem-domu-guest" } else { "xenmem-guest" };
-    // A fresh buffer: the leading newline ends whatever half line reached the console.
-    let mut con = Console::new();
-    let _ = writeln!(con, "\n{tag}: {what}");
-    con.flush();
-    hv::shutdown(if domu { hv::SHUTDOWN_CRASH } else { hv::SHUTDOWN_REBOOT })
+    suite::run(&mut con, Role::Domu, &mut domu, &cfg);
+    xen::shutdown::<Arm64>(xen::SHUTDOWN_POWEROFF)
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    match info.location() {
-        Some(l) => fatal(format_args!("panic at {}:{}: {}", l.file(), l.line(), info.message())),
-        None => fatal(format_args!("panic: {}", info.message())),
-    }
+    xenmem_guest_runtime::panic::<Arm64>(info)
 }
 
 /// Called by the exception vectors (entry.rs) for anything but a guarded access's fault.
@@ -264,7 +215,7 @@ extern "C" fn xenmem_exception(kind: u64, esr: u64, elr: u64, far: u64) -> ! {
     const KINDS: [&str; 4] = ["sync", "irq", "fiq", "serror"];
     const FROM: [&str; 4] = ["EL1 SP_EL0", "EL1 SP_EL1", "EL0 aarch64", "EL0 aarch32"];
     let base = IMAGE_BASE.load(Ordering::Relaxed);
-    fatal(format_args!(
+    xenmem_guest_runtime::fatal::<Arm64>(format_args!(
         "panic: exception {} from {} esr={esr:#x} (ec {:#x}) elr={elr:#x} (image+{:#x}) far={far:#x}",
         KINDS[(kind % 4) as usize],
         FROM[(kind / 4 % 4) as usize],
