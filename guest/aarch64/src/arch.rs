@@ -48,10 +48,7 @@ impl Arch for Arm64 {
         }
     }
 
-    fn domu_config(max_vcpus: u32, max_grant_frames: i32) -> DomctlCreateDomain {
-        xenmem::domctl::arm_domu(max_vcpus, max_grant_frames)
-    }
-
+    const DOMU_CONFIG: fn(u32, i32) -> DomctlCreateDomain = xenmem::domctl::arm_domu;
     const SUITE_ARCH: xenmem_conformance::Arch = xenmem_conformance::Arch::Arm64;
     /// The MMU is off: every guest-physical address is reachable as it is.
     const PHYS_END: u64 = u64::MAX;

@@ -58,11 +58,16 @@ pub struct DtInfo<'a> {
 }
 
 const MAGIC: u32 = 0xd00d_feed;
-const BEGIN_NODE: u32 = 1;
-const END_NODE: u32 = 2;
-const PROP: u32 = 3;
-const NOP: u32 = 4;
-const END: u32 = 9;
+
+/// The structure block's tokens (Devicetree Specification, 5.4.1).
+mod token {
+    pub const BEGIN_NODE: u32 = 1;
+    pub const END_NODE: u32 = 2;
+    pub const PROP: u32 = 3;
+    pub const NOP: u32 = 4;
+    pub const END: u32 = 9;
+}
+use token::*;
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at.checked_add(4)?)?;

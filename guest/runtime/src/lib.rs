@@ -80,8 +80,9 @@ pub trait Arch: 'static {
     /// Parks the CPU for good.
     fn halt() -> !;
 
-    /// The createdomain body for an unprivileged domU of this architecture.
-    fn domu_config(max_vcpus: u32, max_grant_frames: i32) -> xenmem::abi::domctl::DomctlCreateDomain;
+    /// The createdomain body for an unprivileged domU of this architecture, given its vCPUs
+    /// and grant frames.
+    const DOMU_CONFIG: fn(u32, i32) -> xenmem::abi::domctl::DomctlCreateDomain;
 
     /// The architecture as the conformance suite names it.
     const SUITE_ARCH: xenmem_conformance::Arch;
@@ -206,9 +207,7 @@ mod tests {
         fn halt() -> ! {
             panic!("halt")
         }
-        fn domu_config(v: u32, g: i32) -> xenmem::abi::domctl::DomctlCreateDomain {
-            xenmem::domctl::pvh_domu(v, g)
-        }
+        const DOMU_CONFIG: fn(u32, i32) -> xenmem::abi::domctl::DomctlCreateDomain = xenmem::domctl::pvh_domu;
         const SUITE_ARCH: xenmem_conformance::Arch = xenmem_conformance::Arch::X86_64;
         const PHYS_END: u64 = 0;
         unsafe fn read_phys_byte(_: u64) -> Option<u8> {

@@ -83,7 +83,7 @@ impl fmt::Display for Fail {
 /// [`SIBLING_MAX_KIB`] limit and four pages at gfn 0x100. It never runs.
 pub fn make_sibling<A: Arch>(xen: &Xen<A::Hv>) -> Result<DomId, Fail> {
     let sib =
-        xen.create_domain(DomId(0), &A::domu_config(1, 32)).map_err(Fail::xen("createdomain (sibling)"))?;
+        xen.create_domain(DomId(0), &(A::DOMU_CONFIG)(1, 32)).map_err(Fail::xen("createdomain (sibling)"))?;
     xen.set_max_vcpus(sib, 1).map_err(Fail::xen("max_vcpus (sibling)"))?;
     xen.set_max_mem(sib, SIBLING_MAX_KIB).map_err(Fail::xen("max_mem (sibling)"))?;
     let mut gfns = SIBLING_GFNS;

@@ -131,10 +131,7 @@ impl Arch for X86 {
         }
     }
 
-    fn domu_config(max_vcpus: u32, max_grant_frames: i32) -> DomctlCreateDomain {
-        xenmem::domctl::pvh_domu(max_vcpus, max_grant_frames)
-    }
-
+    const DOMU_CONFIG: fn(u32, i32) -> DomctlCreateDomain = xenmem::domctl::pvh_domu;
     const SUITE_ARCH: xenmem_conformance::Arch = xenmem_conformance::Arch::X86_64;
     const PHYS_END: u64 = MAPPED_END;
 

@@ -81,7 +81,7 @@ pub unsafe fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) 
     let layout = Layout::new(&image)?;
 
     let sibling = toolstack::make_sibling::<X86>(xen)?;
-    let id = xen.create_domain(DomId(0), &X86::domu_config(1, 32)).map_err(Fail::xen("createdomain"))?;
+    let id = xen.create_domain(DomId(0), &(X86::DOMU_CONFIG)(1, 32)).map_err(Fail::xen("createdomain"))?;
     let mut domu = Domu { xen, id, boot: None, log: None, torn_down: false };
     // SAFETY: the caller's contract on `window`.
     unsafe { domu.build(&image, &layout, window, sibling)? };
