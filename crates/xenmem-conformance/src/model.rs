@@ -1,5 +1,5 @@
 //! The model side of the differential run: `xenmem-sim` machines configured as the QEMU
-//! machines of `scripts/real-xen-x86_64.sh` and `scripts/real-xen-arm64.sh` are, and the suite
+//! machines `cargo xtask conformance` boots are (xtask/src/machine.rs), and the suite
 //! run on them through the very same library calls (`xenmem::Xen` over
 //! [`xenmem_sim::SimBackend`]).
 //!
@@ -79,7 +79,7 @@ pub fn x86_64_pvh_machine() -> Sim {
     sim
 }
 
-/// Runs the dom0 cases on the model configured as `scripts/real-xen-x86_64.sh`'s machine.
+/// Runs the dom0 cases on the model configured as the x86_64 QEMU machine.
 pub fn run_x86_64_pvh_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     let sim = x86_64_pvh_machine();
     let mut p = ModelPlatform::new(&sim, DomId(0));
@@ -113,7 +113,7 @@ pub fn run_x86_64_pvh_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     (sim, summary)
 }
 
-/// `scripts/real-xen-arm64.sh`'s machine: QEMU `virt` with `-m 1G` (RAM at 0x40000000).
+/// the arm64 QEMU machine: QEMU `virt` with `-m 1G` (RAM at 0x40000000).
 const ARM64_MACHINE_FRAMES: u64 = 1 << 18;
 /// `dom0_mem=128M`: Xen maps dom0 1:1 and gave it 0x70000000-0x78000000; `max_pages` is
 /// the same 32768 (dom0's maximum_reservation is `=current` on Arm).
@@ -157,7 +157,7 @@ pub fn arm64_machine(domu_max_pages: u64) -> Sim {
     sim
 }
 
-/// Runs the dom0 cases on the model configured as `scripts/real-xen-arm64.sh`'s machine
+/// Runs the dom0 cases on the model configured as the arm64 QEMU machine
 /// while dom0 runs them: the dom0less domU exists (and waits).
 pub fn run_arm64_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     let sim = arm64_machine(ARM64_DOMU_PAGES);

@@ -1,7 +1,7 @@
 //! The model against real Xen, without QEMU: the suite runs on the model configured as the
 //! real machine, and every line must equal what the real hypervisor answered (the golden
-//! files, recorded from Xen 4.17 under QEMU by scripts/real-xen-x86_64.sh and
-//! scripts/real-xen-arm64.sh). Afterwards the model's invariants must hold.
+//! files, recorded from Xen 4.17 under QEMU by `cargo xtask conformance --record`). Afterwards
+//! the model's invariants must hold.
 
 use xenmem_conformance::model::{
     compare, run_arm64_dom0, run_arm64_domu, run_x86_64_pvh_dom0, run_x86_64_pvh_domu,
@@ -24,7 +24,7 @@ fn check(name: &str, real: &str, model: &str) {
 fn dom0_cases_agree_with_real_xen() {
     let mut out = String::new();
     let (sim, _) = run_x86_64_pvh_dom0(&mut out);
-    check("x86_64-pvh-dom0", include_str!("../golden/x86_64-pvh-dom0.txt"), &out);
+    check("x86_64-pvh-dom0", include_str!("../golden/4.17/x86_64-pvh-dom0.txt"), &out);
     sim.check_invariants().expect("invariants after the dom0 run");
 }
 
@@ -32,7 +32,7 @@ fn dom0_cases_agree_with_real_xen() {
 fn domu_cases_agree_with_real_xen() {
     let mut out = String::new();
     let (sim, _) = run_x86_64_pvh_domu(&mut out);
-    check("x86_64-pvh-domu", include_str!("../golden/x86_64-pvh-domu.txt"), &out);
+    check("x86_64-pvh-domu", include_str!("../golden/4.17/x86_64-pvh-domu.txt"), &out);
     sim.check_invariants().expect("invariants after the domU run");
 }
 
@@ -40,7 +40,7 @@ fn domu_cases_agree_with_real_xen() {
 fn arm64_dom0_cases_agree_with_real_xen() {
     let mut out = String::new();
     let (sim, _) = run_arm64_dom0(&mut out);
-    check("arm64-dom0", include_str!("../golden/arm64-dom0.txt"), &out);
+    check("arm64-dom0", include_str!("../golden/4.17/arm64-dom0.txt"), &out);
     sim.check_invariants().expect("invariants after the arm64 dom0 run");
 }
 
@@ -48,6 +48,6 @@ fn arm64_dom0_cases_agree_with_real_xen() {
 fn arm64_domu_cases_agree_with_real_xen() {
     let mut out = String::new();
     let (sim, _) = run_arm64_domu(&mut out);
-    check("arm64-domu", include_str!("../golden/arm64-domu.txt"), &out);
+    check("arm64-domu", include_str!("../golden/4.17/arm64-domu.txt"), &out);
     sim.check_invariants().expect("invariants after the arm64 domU run");
 }

@@ -1,5 +1,5 @@
 //! Probes a real Linux dom0 through privcmd and prints one `probe ...` line per answer: the
-//! backend used directly, without the `xenmem` command (which `scripts/real-linux-dom0-cli.sh`
+//! backend used directly, without the `xenmem` command (which `cargo xtask linux-dom0`
 //! checks against what Xen itself reports on a real dom0).
 //!
 //! Lines are `probe <call> = <value>` or `probe <call> -> <ERRNO NAME>`; the last is

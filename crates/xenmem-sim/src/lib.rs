@@ -44,7 +44,8 @@
 //! not be followed, the model's choice is documented where it is made; in short:
 //! - sub-ops and domctl commands it does not implement return `-ENOSYS`, and a caller that
 //!   cannot run (unknown, dying, crashed) gets `-ESRCH`: Xen would never see such a call;
-//! - populate-on-demand is not modelled (a PoD populate on an HVM target stops at once);
+//! - populate-on-demand follows `p2m-pod.c` for PoD entries, the cache and demand populate
+//!   (`physmap/pod.rs` says what of it is left out);
 //! - Arm 4.17 takes a data abort on a foreign mapping from `DOMID_IO`/`DOMID_XEN`; the model
 //!   answers `-ESRCH` as the later fix does;
 //! - x86 refuses P2M changes to a domain being destroyed with `-ENOMEM`, where Xen's outcome

@@ -217,7 +217,7 @@ impl Window {
         Window { first, at, pages, mapped: 0 }
     }
 
-    /// Maps the pages, [`MAP_CHUNK`] per batch. On a failed entry, the entries after it are
+    /// Maps the pages, 64 per batch. On a failed entry, the entries after it are
     /// undone and the prefix stays counted, for [`Window::unmap`].
     pub fn map<H: xenmem::Hypercall>(&mut self, xen: &Xen<H>, domu: DomId) -> Result<(), Fail> {
         let mut foreign = [Gfn(0); MAP_CHUNK];
