@@ -154,6 +154,9 @@ fn dom0_main(dt: &DtInfo<'_>, dtb: core::ops::Range<u64>) -> ! {
     let _ = writeln!(con, "xenmem-guest: scratch {} pages {}", cfg.scratch_gfn, cfg.scratch_pages);
 
     let mut dom0 = platform::Kernel::new(dtb);
+    if let Some(bank) = dt.memory.as_slice().first() {
+        dom0 = dom0.with_spare_ram(bank.start, bank.end());
+    }
     let summary = {
         let mut out = Tagged::new(&mut con, "xenmem: ");
         let summary = run_dom0(&mut dom0, &cfg, &mut out);

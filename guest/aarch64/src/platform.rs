@@ -27,11 +27,23 @@ pub struct Kernel {
     xen: Xen<Hvc>,
     /// Guest-physical ranges the suite must not touch besides the image (the device tree).
     keep_out: core::ops::Range<u64>,
+    /// A RAM page nothing uses, which the suite may give back and take again.
+    spare_ram: Option<Gfn>,
 }
 
 impl Kernel {
     pub fn new(keep_out: core::ops::Range<u64>) -> Self {
-        Kernel { xen: Xen::new(Hvc), keep_out }
+        Kernel { xen: Xen::new(Hvc), keep_out, spare_ram: None }
+    }
+
+    /// Offers the suite the middle page of the first RAM bank `start..end`, unless the image
+    /// or the device tree is there.
+    pub fn with_spare_ram(mut self, start: u64, end: u64) -> Self {
+        let page = ((start + (end - start) / 2) & !(PAGE as u64 - 1)) / PAGE as u64;
+        if phys_range(Gfn(page), 0, PAGE, &self.keep_out).is_some() {
+            self.spare_ram = Some(Gfn(page));
+        }
+        self
     }
 }
 
@@ -74,6 +86,10 @@ impl Platform for Kernel {
             }
         }
         true
+    }
+
+    fn spare_ram(&self) -> Option<Gfn> {
+        self.spare_ram
     }
 
     fn write_phys(&mut self, gfn: Gfn, offset: usize, data: &[u8]) -> bool {

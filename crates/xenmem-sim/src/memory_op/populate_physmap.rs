@@ -38,7 +38,18 @@ pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn Guest
                 break;
             }
         } else {
-            let Ok(mfn) = m.alloc_domheap_pages(a.d, a.extent_order, a.memflags) else { break };
+            let mfn = if m.dom(a.d).directmap {
+                // populate_physmap's direct-map branch: nothing is allocated; every frame
+                // MFN == GPFN of the extent must exist and be the domain's own (get_page),
+                // and then the extent is mapped back at itself.
+                if !direct_mapped_extent_is_own(m, a.d, gpfn, a.extent_order) {
+                    break;
+                }
+                gpfn
+            } else {
+                let Ok(mfn) = m.alloc_domheap_pages(a.d, a.extent_order, a.memflags) else { break };
+                mfn
+            };
             if m.guest_physmap_add_page(a.d, gpfn, mfn, a.extent_order).is_err() {
                 break;
             }
@@ -49,4 +60,17 @@ pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn Guest
         i += 1;
     }
     a.nr_done = i;
+}
+
+/// The check of populate_physmap's `is_domain_direct_mapped` branch: `mfn_valid` and
+/// `get_page(page, d)` (then `put_page`) for each of the extent's frames.
+fn direct_mapped_extent_is_own(m: &mut Machine, d: u16, gpfn: u64, order: u32) -> bool {
+    (0..1u64 << order).all(|j| {
+        let Some(mfn) = gpfn.checked_add(j) else { return false };
+        if !m.frames.valid(mfn) || !m.get_page(mfn, d) {
+            return false;
+        }
+        m.put_page(mfn);
+        true
+    })
 }
