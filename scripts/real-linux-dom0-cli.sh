@@ -13,7 +13,8 @@
 # Outputs (under out/, gitignored):
 #   out/real-linux-dom0-cli.log          boot 1's serial console
 #   out/real-linux-dom0-cli-nomax.log    boot 2's
-#   out/real-linux-dom0-cli.conformance  boot 2's conformance lines (real Xen, PV dom0)
+#   out/real-linux-dom0-cli.conformance  boot 2's conformance lines (real Xen, PV dom0), which
+#                                        must equal crates/xenmem-cli/tests/golden/x86_64-pv-dom0.txt
 #   out/linux-dom0-cli/                  packages, kernel, initramfs, the static build
 #
 # Exit status: 0 when every check passed; 1 on a mismatch (each is printed, and the
@@ -332,6 +333,15 @@ for log in "$log1" "$log2"; do
     fi
 done
 sed -n '/^cli: conformance lines begin$/,/^cli: conformance lines end$/p' "$log2" | sed '1d;$d' >"$out/real-linux-dom0-cli.conformance"
+# Real Xen must still give the answers recorded for cargo test (the golden's '#' lines are
+# its header).
+golden="$repo/crates/xenmem-cli/tests/golden/x86_64-pv-dom0.txt"
+if diff -u <(grep -v '^#' "$golden") "$out/real-linux-dom0-cli.conformance" >"$out/real-linux-dom0-cli.golden.diff"; then
+    pass "the PV dom0 golden matches this run ($(wc -l <"$out/real-linux-dom0-cli.conformance") lines)"
+else
+    fail "real Xen's PV dom0 answers changed since $golden was recorded:"
+    cat "$out/real-linux-dom0-cli.golden.diff"
+fi
 
 echo
 if ((fails)); then
