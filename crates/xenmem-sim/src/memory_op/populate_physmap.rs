@@ -1,7 +1,8 @@
 //! `XENMEM_populate_physmap` (6): allocate extents and map them at the GFNs the caller lists
 //! (`populate_physmap` in `xen/common/memory.c`).
 //!
-//! After the shared prologue: an order above the caller's `max_order` (or `MAX_ORDER` for
+//! After the shared prologue: an x86 PV caller's list outside guest space
+//! (`guest_handle_subrange_okay`) or an order above the caller's `max_order` (or `MAX_ORDER` for
 //! populate-on-demand) does nothing. Per extent: read `extent_start[i]` (a fault stops);
 //! populate-on-demand stops on the target itself, marks PoD entries in an x86 HVM target
 //! (`guest_physmap_mark_populate_on_demand`; Arm answers `-ENOSYS`, which stops) and counts
@@ -19,6 +20,9 @@ use crate::guest_memory::{read_u64_at, write_u64_at, GuestMemory};
 use crate::machine::Machine;
 
 pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn GuestMemory, a: &mut MemopArgs) {
+    if !super::guest_handle_subrange_okay(m, caller, a.extent_list, a.nr_done, a.nr_extents - 1, 8) {
+        return;
+    }
     let limit = if a.pod { MAX_ORDER } else { super::max_order(m, caller) };
     if a.extent_order > limit {
         return;
