@@ -53,6 +53,15 @@
 //!   and agree on both sides by construction.
 //! - MFNs (what a PV caller gets back from populate or acquire_resource) are never printed:
 //!   which machine frame came back is not compared.
+//!
+//! # What no run observes
+//!
+//! Behaviours of the model that no real-Xen case reaches, so a wrong model there passes (the
+//! mutation figures in BENCHMARKS.md list the survivors): device-model privilege
+//! (`d->target`, set by `XEN_DOMCTL_set_target`, is set in no run), the xenstore domain's
+//! privilege (`XSM_XS_PRIV`), DOMID_IO as a foreign owner (Xen 4.17 on Arm takes a data abort
+//! in the hypervisor), and `guest_handle_subrange_okay` (the library never passes a list in
+//! Xen's half of the address space).
 
 #![cfg_attr(not(feature = "model"), no_std)]
 #![forbid(unsafe_code)]
