@@ -288,7 +288,7 @@ fn the_model_as_a_pv_dom0_agrees_with_real_xen() {
     let s = text(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{s}");
     assert!(
-        s.ends_with("conformance (pv dom0, saved run vs model): 207 observations, 207 agree, 0 differ\n"),
+        s.ends_with("conformance (pv dom0, saved run vs model): 238 observations, 238 agree, 0 differ\n"),
         "{s}"
     );
 }

@@ -40,8 +40,13 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
 
 /// dom0's own counts, and the ids that are no domain.
 fn queries_self<P: Platform>(r: &mut Run<'_, P>) {
+    // dom0's own count is printed as it is (the model is configured as the real machine), and
+    // beside it what the domctl side of Xen reports for the same domain.
     let by_self = r.xen().current_reservation(DomId::SELF);
-    r.obs("query.self", format_args!("current_reservation(SELF)"), R(by_self.map(drop)));
+    r.obs("query.self", format_args!("current_reservation(SELF)"), V(by_self));
+    let own = DomId(r.cfg().self_id);
+    let i = r.xen().domain_info(own);
+    r.obs("query.self", format_args!("getdomaininfo(own id)"), info_line(i, own));
     let by_id = r.xen().current_reservation(DomId(r.cfg().self_id));
     let same = match (by_self, by_id) {
         (Ok(a), Ok(b)) if a == b => "=SELF",
@@ -387,12 +392,14 @@ fn batch<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     );
 
     let one = [0x1000u64];
-    let cases: [(&str, DomId, MapSpace, DomId); 7] = [
+    let cases: [(&str, DomId, MapSpace, DomId); 8] = [
         ("batch.range", DomId::SELF, MapSpace::GmfnRange, DomId(0)),
         ("batch.nobody", NOBODY, MapSpace::GmfnForeign, u),
         ("batch.foreign_self", DomId::SELF, MapSpace::GmfnForeign, DomId::SELF),
         ("batch.foreign_own_id", DomId::SELF, MapSpace::GmfnForeign, DomId(r.cfg().self_id)),
         ("batch.foreign_nobody", DomId::SELF, MapSpace::GmfnForeign, NOBODY),
+        // DOMID_XEN names Xen's own pages: idx is then a machine frame dom_xen must own.
+        ("batch.foreign_xen", DomId::SELF, MapSpace::GmfnForeign, DomId::XEN),
         ("batch.into_domu", u, MapSpace::GmfnForeign, DomId(r.cfg().self_id)),
         ("batch.dev_mmio_res0", DomId::SELF, MapSpace::DevMmio, DomId(1)),
     ];
@@ -439,7 +446,7 @@ fn batch<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
 /// Bytes written through a foreign mapping survive unmap and remap.
 fn foreign_data<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     let ok = r.poke(r.s(32), &PATTERN);
-    r.obs("foreign.data", format_args!("write pattern at s+32"), if ok { "ok" } else { "unwritable" });
+    r.obs("foreign.data", format_args!("write pattern at s+32"), Written(ok));
     let b = r.peek::<8>(r.s(32));
     r.obs("foreign.data", format_args!("read s+32"), b);
     let v = r.xen().remove_from_physmap(DomId::SELF, r.s(32));
@@ -500,6 +507,7 @@ fn acquire<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     let mut three = [r.s(65), r.s(66), r.s(67)];
     let v = r.xen().acquire_resource(u, grant, 0, 1, &mut three);
     r.obs("acquire.map", format_args!("map(U, grant_table, shared, frames 1..3 at s+65..)"), R(v));
+    acquire_identity(r, u);
     let maps: [(&str, ResourceType, u32, u64, u64, u64); 9] = [
         ("acquire.map", grant, 0, 31, 1, 68),
         ("acquire.range", grant, 0, 32, 1, 69),
@@ -535,6 +543,47 @@ fn acquire<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     r.obs("acquire.lib", format_args!("map(U, grant_table, empty list)"), R(v));
     let size = r.xen().acquire_resource_size(u, grant, 0);
     r.obs("acquire.size", format_args!("size(U, grant_table, id 0) after mapping"), N(size));
+}
+
+/// Grant entries (v1: flags, domid, frame) with flags 0, `GTF_invalid`: harmless to the
+/// domU, and different from each other and from a fresh frame's zeros.
+const GRANT_MARK_0: [u8; 8] = [0, 0, 0, 0, 0x5a, 0xa5, 0x3c, 0xc3];
+const GRANT_MARK_2: [u8; 8] = [0, 0, 0, 0, 0x11, 0xee, 0x0f, 0xf0];
+
+/// Which frame landed at which GFN: an entry written through one mapping of a grant frame
+/// must show through a second mapping of the same frame, and through no other frame's.
+fn acquire_identity<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let grant = ResourceType::GrantTable;
+    let ok = r.poke(r.s(64), &GRANT_MARK_0);
+    r.obs("acquire.ident", format_args!("write entry through s+64 (frame 0)"), Written(ok));
+    let ok = r.poke(r.s(66), &GRANT_MARK_2);
+    r.obs("acquire.ident", format_args!("write entry through s+66 (frame 2)"), Written(ok));
+    for (frame, at) in [(0u64, 90u64), (2, 91)] {
+        let mut one = [r.s(at)];
+        let v = r.xen().acquire_resource(u, grant, 0, frame, &mut one);
+        r.obs(
+            "acquire.ident",
+            format_args!("map(U, grant_table, shared, frame {frame} again at s+{at})"),
+            R(v),
+        );
+    }
+    for (at, what) in [(90u64, "frame 0 again"), (91, "frame 2 again"), (65, "frame 1"), (67, "frame 3")] {
+        let b = r.peek::<8>(r.s(at));
+        r.obs("acquire.ident", format_args!("read s+{at} ({what})"), b);
+    }
+    for at in [90u64, 91] {
+        let v = r.xen().remove_from_physmap(DomId::SELF, r.s(at));
+        r.obs("acquire.ident", format_args!("remove_from_physmap(SELF, s+{at})"), R(v));
+    }
+}
+
+/// A write through a mapping: `ok`, or `unwritable` if the platform could not.
+struct Written(bool);
+
+impl core::fmt::Display for Written {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0 { "ok" } else { "unwritable" })
+    }
 }
 
 struct TypeName(ResourceType);
@@ -657,6 +706,7 @@ fn teardown<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     r.obs("populate.pod", format_args!("current_reservation(U)"), V(v));
     let n = r.xen().populate_physmap(DomId::SELF, 0, MemFlags::empty().populate_on_demand(), &mut [r.s(30)]);
     r.obs("populate.pod", format_args!("populate(SELF, order 0, populate_on_demand at s+30)"), N(n));
+    pod_corners(r, u);
     let v = r.xen().destroy_domain(u);
     r.obs("teardown", format_args!("destroydomain(U) while mapped"), R(v));
     let i = r.xen().domain_info(u);
@@ -679,6 +729,58 @@ fn teardown<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     }
     let n = r.xen().decrease_reservation(DomId::SELF, 0, &[r.s(20)]);
     r.obs("teardown.self", format_args!("decrease_reservation(SELF, [s+20])"), N(n));
+}
+
+/// Populate-on-demand where Xen does more than mark and drop entries (x86 HVM; Arm answers a
+/// PoD populate with 0, and its lines record what follows from that):
+/// - freeing one page of an all-zero 2 MiB extent while PoD entries outnumber the cache takes
+///   the whole superpage into the cache (`p2m_pod_zero_check_superpage`), so a later decrease
+///   of the extent frees it;
+/// - a lookup that allocates (`P2M_ALLOC`: add_to_physmap's source and target GFNs) fills a
+///   PoD entry from the cache; with the cache empty and nothing to reclaim, the domain is
+///   crashed ("out of PoD memory") and the lookup finds nothing.
+///
+/// The domU's gfns `0x1900..0x1f00`; it is crashed (shut down) afterwards.
+fn pod_corners<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
+    let none = MemFlags::empty();
+    let pod = none.populate_on_demand();
+    let v = r.xen().set_max_mem(u, 2 * DOMU_MAX_KIB);
+    r.obs("pod.super", format_args!("max_mem(U, {} KiB)", 2 * DOMU_MAX_KIB), R(v));
+    let base = r.xen().current_reservation(u);
+    let n = r.xen().populate_physmap(u, 9, none, &mut [Gfn(0x1a00)]);
+    r.obs("pod.super", format_args!("populate(U, order 9, 1 at 0x1a00)"), N(n));
+    let n = r.xen().populate_physmap(u, 0, pod, &mut [Gfn(0x1c00)]);
+    r.obs("pod.super", format_args!("populate(U, order 0, populate_on_demand at 0x1c00)"), N(n));
+    let steps: [(&str, u32, u64); 3] = [("", 0, 0x1a00), ("", 9, 0x1a00), (" the PoD entry", 0, 0x1c00)];
+    for (what, order, gfn) in steps {
+        let n = r.xen().decrease_reservation(u, order, &[Gfn(gfn)]);
+        r.obs("pod.super", format_args!("decrease_reservation(U, order {order}, [{gfn:#x}]){what}"), N(n));
+        let now = r.xen().current_reservation(u);
+        r.obs("pod.super", format_args!("current_reservation(U) change"), change(base, now));
+    }
+    // The cache is empty now, and no guest fault has populated anything.
+    let n = r.xen().populate_physmap(u, 0, pod, &mut [Gfn(0x1900)]);
+    r.obs("pod.empty", format_args!("populate(U, order 0, populate_on_demand at 0x1900)"), N(n));
+    let v = r.xen().add_to_physmap(u, MapSpace::Gmfn, 0x1900, Gfn(0x1901));
+    r.obs("pod.empty", format_args!("add_to_physmap(U, gmfn, 0x1900 a PoD entry, 0x1901)"), R(v));
+    let v = r.xen().add_to_physmap(u, MapSpace::SharedInfo, 0, Gfn(0x1900));
+    r.obs("pod.empty", format_args!("add_to_physmap(U, shared_info, 0, 0x1900 a PoD entry)"), R(v));
+    let i = r.xen().domain_info(u);
+    r.obs("pod.empty", format_args!("getdomaininfo(U)"), info_line(i, u));
+    // A page freed while an entry is outstanding is kept for the cache; the lookup takes it.
+    let n = r.xen().populate_physmap(u, 0, pod, &mut [Gfn(0x1d00)]);
+    r.obs("pod.fill", format_args!("populate(U, order 0, populate_on_demand at 0x1d00)"), N(n));
+    let n = r.xen().populate_physmap(u, 0, none, &mut [Gfn(0x1e00)]);
+    r.obs("pod.fill", format_args!("populate(U, order 0, 1 at 0x1e00)"), N(n));
+    let base = r.xen().current_reservation(u);
+    let n = r.xen().decrease_reservation(u, 0, &[Gfn(0x1e00)]);
+    r.obs("pod.fill", format_args!("decrease_reservation(U, order 0, [0x1e00])"), N(n));
+    let v = r.xen().add_to_physmap(u, MapSpace::Gmfn, 0x1d00, Gfn(0x1d01));
+    r.obs("pod.fill", format_args!("add_to_physmap(U, gmfn, 0x1d00 a PoD entry, 0x1d01)"), R(v));
+    let now = r.xen().current_reservation(u);
+    r.obs("pod.fill", format_args!("current_reservation(U) change"), change(base, now));
+    let v = r.xen().remove_from_physmap(u, Gfn(0x1d01));
+    r.obs("pod.fill", format_args!("remove_from_physmap(U, 0x1d01)"), R(v));
 }
 
 struct InfoFlags(Result<DomctlGetDomainInfo, Error>, DomId);
@@ -745,4 +847,40 @@ fn arm64<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     r.obs("arm.order", format_args!("decrease_reservation(U, order 11, [0x2000])"), N(n));
     let v = r.xen().set_max_mem(u, DOMU_MAX_KIB);
     r.obs("arm.order", format_args!("max_mem(U, {DOMU_MAX_KIB} KiB)"), R(v));
+    if let Some(ram) = r.spare_ram() {
+        direct_map(r, ram);
+    }
+}
+
+/// Xen maps Arm's dom0 1:1 (`CDF_directmap`): a page it gives back stays its own and counted
+/// (guest_remove_page keeps the allocation reference), and populate_physmap maps back only
+/// frames MFN == GPFN that are still its own — the same page, bytes and all — never new ones.
+fn direct_map<P: Platform>(r: &mut Run<'_, P>, ram: Gfn) {
+    let me = DomId::SELF;
+    let ok = r.poke(ram, &PATTERN);
+    r.obs("arm.directmap", format_args!("write pattern at spare RAM"), Written(ok));
+    let before = r.xen().current_reservation(me);
+    let n = r.xen().decrease_reservation(me, 0, &[ram]);
+    r.obs("arm.directmap", format_args!("decrease_reservation(SELF, order 0, [spare RAM])"), N(n));
+    let after = r.xen().current_reservation(me);
+    r.obs("arm.directmap", format_args!("current_reservation(SELF) change"), change(before, after));
+    let b = r.peek::<8>(ram);
+    r.obs("arm.directmap", format_args!("read spare RAM after decrease"), b);
+    let hole = r.s(300);
+    let n = r.xen().populate_physmap(me, 0, MemFlags::empty(), &mut [hole]);
+    r.obs("arm.directmap", format_args!("populate(SELF, order 0, 1 at s+300) a hole"), N(n));
+    let n = r.xen().populate_physmap(me, 0, MemFlags::empty(), &mut [ram]);
+    r.obs("arm.directmap", format_args!("populate(SELF, order 0, 1 at spare RAM) again"), N(n));
+    let after = r.xen().current_reservation(me);
+    r.obs("arm.directmap", format_args!("current_reservation(SELF) change"), change(before, after));
+    let b = r.peek::<8>(ram);
+    r.obs("arm.directmap", format_args!("read spare RAM after populate"), b);
+}
+
+/// The difference of two page counts, or `error`.
+fn change(before: Result<u64, Error>, after: Result<u64, Error>) -> Delta {
+    match (before, after) {
+        (Ok(b), Ok(a)) => Delta(Some(a as i64 - b as i64)),
+        _ => Delta(None),
+    }
 }

@@ -13,18 +13,55 @@
 //! mapping (`bytes=5a5a5a5a`). A refusal by the library itself, before any hypercall, is
 //! `lib:<reason>`.
 //!
-//! # Normalised values
+//! # Normalised values, and what each could hide
 //!
 //! Some values legitimately differ between two machines. They are printed by relation, never
-//! dropped:
+//! dropped. Each relation is weaker than the value, so each is listed with what a wrong
+//! answer could get past it (a model, or a real Xen, that is wrong only in that way passes):
 //! - guest frames of the caller's scratch hole (which the platform picks from its memory
-//!   map) print as `s+N`, N pages from the hole's start;
-//! - the caller's own page counts (Xen sizes dom0 from the machine) print as `=self` when
-//!   two ways of asking agree, and as a difference (`+1`) after the suite changes them;
-//! - a highest mapped GFN prints relative to the scratch hole (`=s+N`) or as `below-s`;
-//! - an unlimited maximum reservation prints as `=unlimited`;
-//! - MFNs (PV callers only) print as `mfn#K`, K numbering distinct frames in order of
-//!   appearance, so "the same frame as before" survives the comparison.
+//!   map) print as `s+N`, N pages from the hole's start. Hides only the hole's base: every
+//!   offset is exact, and frames outside the hole print in hex.
+//! - dom0's own page count prints as it is (`=16384`), with what the domctl side reports for
+//!   the same domain (`getdomaininfo(own id) -> tot=.. max=..`); later the suite prints only
+//!   changes (`+1`) of it. A change of the right size from a wrong start is caught by the
+//!   first line; nothing is hidden. `current_reservation(own id) -> =SELF` hides nothing
+//!   either (the value itself is on the line before).
+//! - `maximum_reservation(SELF)` prints `=unlimited`, `=current`, `>current` or `<current`:
+//!   a limited maximum that is wrong but still above the count passes here (the absolute
+//!   maximum is on the `getdomaininfo(own id)` line).
+//! - a highest mapped GFN of the caller prints as `below-s`, `inside-s` or `above-s` (dom0,
+//!   whose highest GFN is the platform's MMIO layout) or `below-s`/`at-or-above-s` (domU):
+//!   a wrong highest GFN in the same band passes. The domU's, read by dom0, prints exactly.
+//! - a domU's own counts (which its builder chose) print relative to its own current
+//!   reservation (`=current`, `>current`), and the fill to `max_pages` as `n=room`,
+//!   `=max`, `n=all`, `=before`: exact relations, but a wrong absolute count for the domU
+//!   that keeps them passes.
+//! - `u32::MAX` prints as `=unlimited`: a maximum of exactly 4294967295 pages is the same
+//!   thing.
+//! - bytes read through a mapping: the first 8 of the page only. A wrong frame that agrees on
+//!   those 8 bytes passes; the suite writes distinct patterns where it matters (foreign data,
+//!   the acquired grant frames, Arm's spare RAM), so "which frame" is proven by content.
+//! - `unreadable` / `unwritable`: the platform could not touch the frame. Real and model
+//!   kernels answer by what is mapped; the PV dom0 run (`xenmem conformance`) cannot reach
+//!   its own frames at all, so there those lines cannot differ.
+//! - getdomaininfo prints tot_pages, max_pages and five flags (dying, hvm, shutdown, paused,
+//!   hap); other flags (blocked, running, ...) are hidden. After destroy only `found
+//!   dying=..`/`gone` is printed, hiding the dying domain's counts.
+//! - domain ids print as `SELF`, `OWN`, `SIB`, `U=dN`/`dN`; a batch entry Xen never reached
+//!   prints `-` (a sentinel no errno equals).
+//! - `lib:<reason>`: the library refused before any hypercall; such lines test the library,
+//!   and agree on both sides by construction.
+//! - MFNs (what a PV caller gets back from populate or acquire_resource) are never printed:
+//!   which machine frame came back is not compared.
+//!
+//! # What no run observes
+//!
+//! Behaviours of the model that no real-Xen case reaches, so a wrong model there passes (the
+//! mutation figures in BENCHMARKS.md list the survivors): device-model privilege
+//! (`d->target`, set by `XEN_DOMCTL_set_target`, is set in no run), the xenstore domain's
+//! privilege (`XSM_XS_PRIV`), DOMID_IO as a foreign owner (Xen 4.17 on Arm takes a data abort
+//! in the hypervisor), and `guest_handle_subrange_okay` (the library never passes a list in
+//! Xen's half of the address space).
 
 #![cfg_attr(not(feature = "model"), no_std)]
 #![forbid(unsafe_code)]
@@ -71,6 +108,13 @@ pub trait Platform {
 
     /// Writes `data` at byte `offset` of the caller's own guest frame `gfn`.
     fn write_phys(&mut self, gfn: Gfn, offset: usize, data: &[u8]) -> bool;
+
+    /// A page of the caller's own RAM that nothing uses, which the suite may give back to Xen
+    /// and ask for again (it is how Arm's 1:1 dom0 shows). `None` (the default) skips those
+    /// cases.
+    fn spare_ram(&self) -> Option<Gfn> {
+        None
+    }
 }
 
 /// Facts about the machine that a case needs and that legitimately differ between runs.

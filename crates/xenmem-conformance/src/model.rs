@@ -35,12 +35,19 @@ pub struct ModelPlatform {
     sim: Sim,
     xen: Xen<SimBackend>,
     caller: DomId,
+    spare_ram: Option<Gfn>,
 }
 
 impl ModelPlatform {
     /// The suite's caller is `caller` on `sim`.
     pub fn new(sim: &Sim, caller: DomId) -> Self {
-        ModelPlatform { sim: sim.clone(), xen: Xen::new(sim.backend(caller)), caller }
+        ModelPlatform { sim: sim.clone(), xen: Xen::new(sim.backend(caller)), caller, spare_ram: None }
+    }
+
+    /// Offers the suite `gfn` as the caller's spare RAM page, as the real kernel does.
+    pub fn with_spare_ram(mut self, gfn: Gfn) -> Self {
+        self.spare_ram = Some(gfn);
+        self
     }
 }
 
@@ -64,6 +71,10 @@ impl Platform for ModelPlatform {
 
     fn write_phys(&mut self, gfn: Gfn, offset: usize, data: &[u8]) -> bool {
         self.sim.write_gfn(self.caller, gfn, offset, data).is_ok()
+    }
+
+    fn spare_ram(&self) -> Option<Gfn> {
+        self.spare_ram
     }
 }
 
@@ -113,15 +124,19 @@ pub fn run_x86_64_pvh_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     (sim, summary)
 }
 
-/// the arm64 QEMU machine: QEMU `virt` with `-m 1G` (RAM at 0x40000000).
-const ARM64_MACHINE_FRAMES: u64 = 1 << 18;
-/// `dom0_mem=128M`: Xen maps dom0 1:1 and gave it 0x70000000-0x78000000; `max_pages` is
-/// the same 32768 (dom0's maximum_reservation is `=current` on Arm).
+/// `cargo xtask conformance --arch arm64`'s machine: QEMU `virt` with `-m 1G`, RAM at 0x40000000, so
+/// machine frames up to 0x80000. The model numbers its frames from 0: the 1 GiB below RAM is
+/// heap the real machine does not have, which no case runs dry; `maximum_ram_page` is the same.
+const ARM64_MACHINE_FRAMES: u64 = 0x8_0000;
+/// `dom0_mem=128M`: Xen maps dom0 1:1 (GFN == MFN) and gave it 0x70000000-0x78000000;
+/// `max_pages` is the same 32768 (dom0's maximum_reservation is `=current` on Arm).
 const ARM64_DOM0_RAM: Gfn = Gfn(0x7_0000);
 const ARM64_DOM0_PAGES: u64 = 128 << 8;
 /// The kernel's dom0 scratch hole: the first extended region Xen listed for dom0
 /// (0x40400000-0x70000000), 2 MiB aligned.
 const ARM64_DOM0_SCRATCH: Gfn = Gfn(0x4_0400);
+/// The page the arm64 kernel offers as dom0's spare RAM: the middle of its first RAM bank.
+const ARM64_DOM0_SPARE: Gfn = Gfn(0x7_4000);
 /// The dom0less domU (`domU1` in the device tree: `memory = <0 0x20000>`, one vCPU): d1,
 /// 128 MiB at `GUEST_RAM0_BASE` with `max_pages` equal to it, Xen's default 64 grant frames,
 /// grant v1 (Arm has no v2).
@@ -161,7 +176,7 @@ pub fn arm64_machine(domu_max_pages: u64) -> Sim {
 /// while dom0 runs them: the dom0less domU exists (and waits).
 pub fn run_arm64_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     let sim = arm64_machine(ARM64_DOMU_PAGES);
-    let mut p = ModelPlatform::new(&sim, DomId(0));
+    let mut p = ModelPlatform::new(&sim, DomId(0)).with_spare_ram(ARM64_DOM0_SPARE);
     let cfg =
         Config { self_id: 0, scratch_gfn: ARM64_DOM0_SCRATCH, scratch_pages: SCRATCH_PAGES, sibling: None };
     let summary = crate::run_dom0(&mut p, &cfg, out);

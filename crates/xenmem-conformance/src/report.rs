@@ -42,6 +42,11 @@ impl<'a, P: Platform> Run<'a, P> {
         self.p.arch()
     }
 
+    /// The platform's spare RAM page, if it has one (see [`Platform::spare_ram`]).
+    pub(crate) fn spare_ram(&self) -> Option<Gfn> {
+        self.p.spare_ram()
+    }
+
     /// GFN `n` pages into the scratch hole.
     pub(crate) fn s(&self, n: u64) -> Gfn {
         Gfn(self.cfg.scratch_gfn.0 + n)

@@ -141,6 +141,35 @@ impl Buddy {
         Some(start + (1u64 << o) - (1u64 << order))
     }
 
+    /// Takes the particular aligned block `mfn..mfn + 2^order` out of the free lists, splitting
+    /// the free block that holds it, or `false` if any of it is in use. For domains whose
+    /// memory must sit at chosen frames (an Arm hardware domain mapped 1:1 is given the
+    /// frames equal to its GFNs, as Xen's `allocate_memory_11` does).
+    pub(crate) fn take(&mut self, mfn: u64, order: u32) -> bool {
+        if order > MAX_ORDER || mfn % (1u64 << order) != 0 {
+            return false;
+        }
+        let Some(o) =
+            (order..=MAX_ORDER).find(|&o| self.free[o as usize].contains(&(mfn & !((1u64 << o) - 1))))
+        else {
+            return false;
+        };
+        let base = mfn & !((1u64 << o) - 1);
+        self.free[o as usize].remove(&base);
+        // Split down to the wanted block, keeping the halves that do not hold it free.
+        let mut cur = o;
+        let mut at = base;
+        while cur > order {
+            cur -= 1;
+            let half = 1u64 << cur;
+            let (keep, other) = if mfn >= at + half { (at + half, at) } else { (at, at + half) };
+            self.free[cur as usize].insert(other);
+            at = keep;
+        }
+        self.free_frames -= 1 << order;
+        true
+    }
+
     /// Returns `2^order` frames from `mfn` (aligned) to the heap, merging buddies.
     pub(crate) fn free(&mut self, mfn: u64, order: u32) {
         let node = self.node_of(mfn);
@@ -232,6 +261,20 @@ mod tests {
         assert_eq!(b.free_frames(), 8);
         assert_eq!(b.alloc(1, Constraint::ANY), None);
         assert!(b.alloc(0, Constraint::ANY).is_some());
+    }
+
+    #[test]
+    fn take_carves_a_chosen_block() {
+        let mut b = Buddy::new(1024, 1);
+        assert!(!b.take(601, 3), "misaligned");
+        assert!(b.take(608, 3));
+        assert!(!b.take(608, 0), "already taken");
+        assert_eq!(b.free_frames(), 1024 - 8);
+        assert!(b.take(0, 0));
+        b.free(608, 3);
+        b.free(0, 0);
+        assert_eq!(b.free_frames(), 1024);
+        assert_eq!(b.blocks().filter(|&(_, o)| o == 9).count(), 1, "merged back whole");
     }
 
     #[test]

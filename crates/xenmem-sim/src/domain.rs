@@ -61,6 +61,10 @@ pub(crate) struct Domain {
     pub hardware: bool,
     pub xenstore: bool,
     pub passthrough: bool,
+    /// `is_domain_direct_mapped` (`CDF_directmap`): Arm's hardware domain, whose GFNs equal
+    /// its MFNs. populate_physmap only maps back its own frames, and guest_remove_page keeps
+    /// the allocation reference.
+    pub directmap: bool,
     /// `d->target`.
     pub target: Option<u16>,
     /// `tot_pages`, excluding `MEMF_no_refcount` pages.
@@ -98,6 +102,14 @@ pub(crate) struct Domain {
     /// `p2m->pod.single`/`super`: pages held back for PoD entries (still the domain's, still
     /// counted in `tot_pages`, mapped nowhere), as single frames.
     pub pod_cache: Vec<u64>,
+    /// `p2m->pod.max_guest`: the highest GFN demand-populated so far (0: none).
+    pub pod_max_guest: u64,
+    /// `p2m->pod.reclaim_single`: where the next emergency sweep starts (0: at `max_guest`).
+    pub pod_reclaim_single: u64,
+    /// `p2m->pod.mrp`: the most recently demand-populated GFNs, checked first for zero pages
+    /// to take back (`u64::MAX`: an empty slot), and the next slot to write.
+    pub pod_mrp: [u64; crate::physmap::POD_MRP_ENTRIES],
+    pub pod_mrp_idx: usize,
     pub emulation_flags: u32,
     pub misc_flags: u32,
 }

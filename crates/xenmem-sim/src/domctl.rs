@@ -353,6 +353,8 @@ fn sanitise(m: &Machine, id: u16, c: &DomctlCreateDomain) -> Result<NewDomain, i
         hardware: false,
         xenstore: c.flags & CDF_XS_DOMAIN != 0,
         passthrough: false,
+        // createdomain never asks for a direct map (Xen's `domain_create(.., false)`).
+        directmap: false,
         target: None,
         max_pages: 0,
         max_vcpus: c.max_vcpus,

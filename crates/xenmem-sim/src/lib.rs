@@ -356,6 +356,9 @@ impl Sim {
             hardware: cfg.hardware,
             xenstore: cfg.xenstore,
             passthrough: cfg.passthrough,
+            // Xen builds the Arm hardware domain mapped 1:1 (`create_dom0`: `CDF_privileged |
+            // CDF_directmap`, xen/arch/arm/domain_build.c); x86 never direct-maps.
+            directmap: m.is_arm() && cfg.hardware && id == 0,
             target: cfg.target.map(|t| t.0),
             max_pages: cfg.max_pages,
             max_vcpus: cfg.max_vcpus,
@@ -386,11 +389,13 @@ impl Sim {
 
     /// Gives `d` `pages` new pages of RAM at `first_gfn..`, as a domain builder's
     /// populate_physmap would (largest extents the alignment allows, up to order 9), under
-    /// the same rules (`max_pages`, a dying domain, the P2M's size).
+    /// the same rules (`max_pages`, a dying domain, the P2M's size). A direct-mapped domain
+    /// (Arm's dom0) gets the machine frames equal to its GFNs, as Xen builds it.
     ///
     /// # Errors
     ///
-    /// [`SimError::NoSuchDomain`], [`SimError::OutOfMemory`], or [`SimError::Xen`] with the
+    /// [`SimError::NoSuchDomain`], [`SimError::OutOfMemory`] (for a direct-mapped domain also
+    /// when those frames are not free or not on the machine), or [`SimError::Xen`] with the
     /// errno of the check that refused (`E2BIG` over `max_pages`, `EINVAL` dying, ...).
     pub fn populate_ram(&self, d: DomId, first_gfn: Gfn, pages: u64) -> Result<(), SimError> {
         let mut m = self.lock();
@@ -405,8 +410,15 @@ impl Sim {
             while order > 0 && (gfn % (1 << order) != 0 || pages - done < 1 << order) {
                 order -= 1;
             }
+            // A direct-mapped domain's RAM is the machine's frames of the same numbers.
+            let direct = m.dom(d.0).directmap;
             let mfn = loop {
-                match m.alloc_domheap_pages(d.0, order, MemFlags::default()) {
+                let got = if direct {
+                    m.alloc_domheap_pages_at(d.0, gfn, order)
+                } else {
+                    m.alloc_domheap_pages(d.0, order, MemFlags::default())
+                };
+                match got {
                     Ok(mfn) => break mfn,
                     Err(ENOMEM) if order > 0 => order -= 1,
                     Err(ENOMEM) => return Err(SimError::OutOfMemory),

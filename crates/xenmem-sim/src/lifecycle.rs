@@ -29,6 +29,8 @@ pub(crate) struct NewDomain {
     pub hardware: bool,
     pub xenstore: bool,
     pub passthrough: bool,
+    /// `CDF_directmap`: the domain's RAM sits at machine frames equal to its GFNs.
+    pub directmap: bool,
     pub target: Option<u16>,
     pub max_pages: u64,
     pub max_vcpus: u32,
@@ -81,6 +83,7 @@ impl Machine {
             hardware: n.hardware,
             xenstore: n.xenstore,
             passthrough: n.passthrough,
+            directmap: n.directmap,
             target: n.target,
             tot_pages: 0,
             extra_pages: 0,
@@ -108,6 +111,10 @@ impl Machine {
             handle: n.handle,
             pod_entries: 0,
             pod_cache: Vec::new(),
+            pod_max_guest: 0,
+            pod_reclaim_single: 0,
+            pod_mrp: [u64::MAX; crate::physmap::POD_MRP_ENTRIES],
+            pod_mrp_idx: 0,
             emulation_flags: n.emulation_flags,
             misc_flags: n.misc_flags,
         };

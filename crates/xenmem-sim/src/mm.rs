@@ -122,6 +122,22 @@ impl Machine {
     /// `assign_pages` / the allocator gives (`-EINVAL` dying, `-EPERM` already over
     /// `max_pages`, `-E2BIG` over-allocation, `-ENOMEM` no memory).
     pub(crate) fn alloc_domheap_pages(&mut self, d: u16, order: u32, f: MemFlags) -> Result<u64, i32> {
+        self.alloc_domheap_pages_where(d, order, f, None)
+    }
+
+    /// As [`Machine::alloc_domheap_pages`], but the block at `mfn` exactly (`-ENOMEM` if any
+    /// of it is in use): how a direct-mapped domain is given the frames equal to its GFNs.
+    pub(crate) fn alloc_domheap_pages_at(&mut self, d: u16, mfn: u64, order: u32) -> Result<u64, i32> {
+        self.alloc_domheap_pages_where(d, order, MemFlags::default(), Some(mfn))
+    }
+
+    fn alloc_domheap_pages_where(
+        &mut self,
+        d: u16,
+        order: u32,
+        f: MemFlags,
+        at: Option<u64>,
+    ) -> Result<u64, i32> {
         if order > MAX_ORDER {
             return Err(ENOMEM);
         }
@@ -142,7 +158,17 @@ impl Machine {
             Some(b) if b < 64 + 12 => (1u64 << b.saturating_sub(12).min(63)).max(1),
             _ => u64::MAX,
         };
-        let mfn = self.heap.alloc(order, Constraint { limit, node: f.node, exact: f.exact }).ok_or(ENOMEM)?;
+        let mfn = match at {
+            Some(m)
+                if m.checked_add(n).is_some_and(|e| e <= self.frames.len()) && self.heap.take(m, order) =>
+            {
+                m
+            }
+            Some(_) => return Err(ENOMEM),
+            None => {
+                self.heap.alloc(order, Constraint { limit, node: f.node, exact: f.exact }).ok_or(ENOMEM)?
+            }
+        };
         self.frames.assign(mfn, n, Owner::Domain(d));
         let dom = self.dom_mut(d);
         if f.no_refcount {

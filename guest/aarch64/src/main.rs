@@ -157,6 +157,9 @@ fn dom0_main(dt: &DtInfo<'_>, dtb: Range<u64>) -> ! {
     let cfg =
         Config { self_id: 0, scratch_gfn: Gfn(scratch / PAGE), scratch_pages: SCRATCH_PAGES, sibling: None };
     let mut dom0 = kernel(dtb);
+    if let Some(bank) = dt.memory.as_slice().first() {
+        dom0 = dom0.with_spare_ram(bank.start..bank.end());
+    }
     suite::run(&mut con, Role::Dom0, &mut dom0, &cfg);
     let u = DomId(1);
     match handover::run_domu(&mut con, dom0.xen(), u) {

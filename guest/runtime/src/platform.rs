@@ -15,12 +15,25 @@ pub struct Kernel<A: Arch> {
     /// Guest-physical ranges the suite must not touch: the kernel's own image, where every
     /// Rust object lives, and whatever boot data it still reads (the device tree).
     keep_out: [Range<u64>; 2],
+    /// A RAM page nothing uses, which the suite may give back and take again.
+    spare_ram: Option<Gfn>,
 }
 
 impl<A: Arch> Kernel<A> {
     /// The platform over `hv`, keeping the suite out of `keep_out` (the image and boot data).
     pub fn new(hv: A::Hv, keep_out: [Range<u64>; 2]) -> Self {
-        Kernel { xen: Xen::new(hv), keep_out }
+        Kernel { xen: Xen::new(hv), keep_out, spare_ram: None }
+    }
+
+    /// Offers the suite the middle page of the RAM bank `bank`, unless the page is one the
+    /// suite must not touch (then the suite skips the cases that need one).
+    pub fn with_spare_ram(mut self, bank: Range<u64>) -> Self {
+        let middle = bank.start + (bank.end.saturating_sub(bank.start)) / 2;
+        let page = Gfn(middle / PAGE);
+        if self.address(page, 0, PAGE as usize).is_some() {
+            self.spare_ram = Some(page);
+        }
+        self
     }
 
     /// The address of bytes `offset..offset + len` of frame `gfn`, if the suite may touch
@@ -48,6 +61,10 @@ impl<A: Arch> Platform for Kernel<A> {
 
     fn xen(&self) -> &Xen<A::Hv> {
         &self.xen
+    }
+
+    fn spare_ram(&self) -> Option<Gfn> {
+        self.spare_ram
     }
 
     fn read_phys(&mut self, gfn: Gfn, offset: usize, buf: &mut [u8]) -> bool {

@@ -16,8 +16,8 @@
 //!
 //! **Xen 4.17's unknown-type bug, reproduced**: `resource_max_frames` returns `-EOPNOTSUPP`
 //! through an `unsigned int`, so a size query of an unknown type succeeds with
-//! `nr_frames = 4294967201`; mapping it then fails `-EOPNOTSUPP`. (Fixed in 4.18 by
-//! `9b87082900`, not backported to 4.17.)
+//! `nr_frames = 4294967201`; mapping it then fails `-EOPNOTSUPP`. (The fix, `9b87082900`,
+//! first shipped in 4.20.0 and was backported to 4.19.x and 4.18.x later, not to 4.17.)
 
 use super::neg;
 use crate::error::errno::*;

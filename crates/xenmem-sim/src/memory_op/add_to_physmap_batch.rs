@@ -4,7 +4,8 @@
 //! Xen's order: `start_extent` beyond 16 bits → `-EDOM`; copy → `-EFAULT`; `gmfn_range` →
 //! `-EOPNOTSUPP`; the domain → `-ESRCH`; `xatp_permission_check` (`-EACCES`, `-EPERM`);
 //! `size < start_extent` → `-EILSEQ`; `size == start_extent` → 0 when both are 0, else
-//! `-EILSEQ`; `dev_mmio` with a non-zero `res0` → `-EOPNOTSUPP`. Then entry by entry from
+//! `-EILSEQ`; `guest_handle_subrange_okay` on `idxs`, `gpfns` and `errs` (x86 PV callers) →
+//! `-EFAULT`; `dev_mmio` with a non-zero `res0` → `-EOPNOTSUPP`. Then entry by entry from
 //! `start_extent`: a fault reading `idxs[i]`/`gpfns[i]` or writing `errs[i]` → `-EFAULT`, a
 //! `gpfn` of `INVALID_GFN` → `-EINVAL`, both aborting the call with earlier entries done;
 //! otherwise `xenmem_add_to_physmap_one`'s result goes to `errs[i]` and the loop goes on.
@@ -39,6 +40,11 @@ pub(super) fn add_to_physmap_batch(
     }
     if b.size == start {
         return if start != 0 { neg(EILSEQ) } else { 0 };
+    }
+    let last = b.size as u64 - 1;
+    let ok = |h: u64, size: u64| super::guest_handle_subrange_okay(m, caller, h, start as u64, last, size);
+    if !ok(b.idxs, 8) || !ok(b.gpfns, 8) || !ok(b.errs, 4) {
+        return neg(EFAULT);
     }
     if space == XENMAPSPACE_DEV_MMIO && b.foreign_domid != 0 {
         return neg(EOPNOTSUPP);

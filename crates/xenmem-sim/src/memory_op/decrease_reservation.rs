@@ -1,7 +1,8 @@
 //! `XENMEM_decrease_reservation` (1): free the pages mapped at the listed GFNs
 //! (`decrease_reservation` and `guest_remove_page` in `xen/common/memory.c`).
 //!
-//! After the shared prologue: an order above the caller's `max_order` does nothing. Per
+//! After the shared prologue: an x86 PV caller's list outside guest space
+//! (`guest_handle_subrange_okay`) or an order above the caller's `max_order` does nothing. Per
 //! extent: read `extent_start[i]` (a fault stops), then `guest_remove_page` for each of its
 //! `2^order` pages; the first page that fails stops the call, leaving the pages before it
 //! removed and the extent uncounted. x86: a hole is `-ENOENT`, direct MMIO `-EPERM`; Arm: a
@@ -20,7 +21,9 @@ pub(super) fn decrease_reservation(
     mem: &mut dyn GuestMemory,
     a: &mut MemopArgs,
 ) {
-    if a.extent_order > super::max_order(m, caller) {
+    if !super::guest_handle_subrange_okay(m, caller, a.extent_list, a.nr_done, a.nr_extents - 1, 8)
+        || a.extent_order > super::max_order(m, caller)
+    {
         return;
     }
     let mut i = a.nr_done;

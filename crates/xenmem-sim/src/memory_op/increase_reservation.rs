@@ -1,7 +1,8 @@
 //! `XENMEM_increase_reservation` (0): allocate extents to a domain without mapping them
 //! (`increase_reservation` in `xen/common/memory.c`).
 //!
-//! After the shared prologue: an order above the *caller's* `max_order` does nothing. Each
+//! After the shared prologue: an x86 PV caller's list outside guest space
+//! (`guest_handle_subrange_okay`) or an order above the *caller's* `max_order` does nothing. Each
 //! extent is allocated (the domain dying, over `max_pages` or out of memory stops the call);
 //! for a non-translated (PV) target with a non-null list, the extent's MFN is written to
 //! `extent_start[i]`, and a fault there stops the call with the extent allocated but not
@@ -17,6 +18,12 @@ pub(super) fn increase_reservation(
     mem: &mut dyn GuestMemory,
     a: &mut MemopArgs,
 ) {
+    // A null list is allowed (the extents are only allocated).
+    if a.extent_list != 0
+        && !super::guest_handle_subrange_okay(m, caller, a.extent_list, a.nr_done, a.nr_extents - 1, 8)
+    {
+        return;
+    }
     if a.extent_order > super::max_order(m, caller) {
         return;
     }

@@ -81,6 +81,31 @@ pub(crate) fn max_order(m: &Machine, caller: u16) -> u32 {
     order.min(MAX_ORDER)
 }
 
+/// `HYPERVISOR_VIRT_END` on x86_64: the end of the 16 PML4 slots from 256 that Xen reserves.
+const HYPERVISOR_VIRT_END: u64 = 0xffff_8800_0000_0000;
+
+/// `guest_handle_subrange_okay(hnd, first, last)` for elements of `size` bytes: always true
+/// on Arm and for a caller whose paging is external (x86 HVM/PVH: its handles are guest
+/// addresses Xen translates); for an x86 PV caller, x86_64's `array_access_ok` on the
+/// elements `first..=last` — the count must not overflow, and the start must lie below 2^47
+/// or above Xen's reserved area (`__addr_ok`; the compat translation area never applies to
+/// a 64-bit caller).
+pub(crate) fn guest_handle_subrange_okay(
+    m: &Machine,
+    caller: u16,
+    hnd: u64,
+    first: u64,
+    last: u64,
+    size: u64,
+) -> bool {
+    if m.is_arm() || m.dom(caller).translated {
+        return true;
+    }
+    let count = last.wrapping_sub(first).wrapping_add(1);
+    let addr = hnd.wrapping_add(first.wrapping_mul(size));
+    count < u64::MAX / size && !(1 << 47..HYPERVISOR_VIRT_END).contains(&addr)
+}
+
 fn neg(errno: i32) -> i64 {
     -(errno as i64)
 }

@@ -1,7 +1,8 @@
 //! `XENMEM_populate_physmap` (6): allocate extents and map them at the GFNs the caller lists
 //! (`populate_physmap` in `xen/common/memory.c`).
 //!
-//! After the shared prologue: an order above the caller's `max_order` (or `MAX_ORDER` for
+//! After the shared prologue: an x86 PV caller's list outside guest space
+//! (`guest_handle_subrange_okay`) or an order above the caller's `max_order` (or `MAX_ORDER` for
 //! populate-on-demand) does nothing. Per extent: read `extent_start[i]` (a fault stops);
 //! populate-on-demand stops on the target itself, marks PoD entries in an x86 HVM target
 //! (`guest_physmap_mark_populate_on_demand`; Arm answers `-ENOSYS`, which stops) and counts
@@ -19,6 +20,9 @@ use crate::guest_memory::{read_u64_at, write_u64_at, GuestMemory};
 use crate::machine::Machine;
 
 pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn GuestMemory, a: &mut MemopArgs) {
+    if !super::guest_handle_subrange_okay(m, caller, a.extent_list, a.nr_done, a.nr_extents - 1, 8) {
+        return;
+    }
     let limit = if a.pod { MAX_ORDER } else { super::max_order(m, caller) };
     if a.extent_order > limit {
         return;
@@ -38,7 +42,18 @@ pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn Guest
                 break;
             }
         } else {
-            let Ok(mfn) = m.alloc_domheap_pages(a.d, a.extent_order, a.memflags) else { break };
+            let mfn = if m.dom(a.d).directmap {
+                // populate_physmap's direct-map branch: nothing is allocated; every frame
+                // MFN == GPFN of the extent must exist and be the domain's own (get_page),
+                // and then the extent is mapped back at itself.
+                if !direct_mapped_extent_is_own(m, a.d, gpfn, a.extent_order) {
+                    break;
+                }
+                gpfn
+            } else {
+                let Ok(mfn) = m.alloc_domheap_pages(a.d, a.extent_order, a.memflags) else { break };
+                mfn
+            };
             if m.guest_physmap_add_page(a.d, gpfn, mfn, a.extent_order).is_err() {
                 break;
             }
@@ -49,4 +64,17 @@ pub(super) fn populate_physmap(m: &mut Machine, caller: u16, mem: &mut dyn Guest
         i += 1;
     }
     a.nr_done = i;
+}
+
+/// The check of populate_physmap's `is_domain_direct_mapped` branch: `mfn_valid` and
+/// `get_page(page, d)` (then `put_page`) for each of the extent's frames.
+fn direct_mapped_extent_is_own(m: &mut Machine, d: u16, gpfn: u64, order: u32) -> bool {
+    (0..1u64 << order).all(|j| {
+        let Some(mfn) = gpfn.checked_add(j) else { return false };
+        if !m.frames.valid(mfn) || !m.get_page(mfn, d) {
+            return false;
+        }
+        m.put_page(mfn);
+        true
+    })
 }

@@ -10,7 +10,8 @@ use crate::error::errno::*;
 use crate::machine::{Machine, PgOwner};
 use crate::p2m::Kind;
 use xenmem::abi::{
-    XENMAPSPACE_DEV_MMIO, XENMAPSPACE_GMFN_FOREIGN, XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO,
+    DOMID_XEN, XENMAPSPACE_DEV_MMIO, XENMAPSPACE_GMFN_FOREIGN, XENMAPSPACE_GRANT_TABLE,
+    XENMAPSPACE_SHARED_INFO,
 };
 
 impl Machine {
@@ -55,7 +56,9 @@ impl Machine {
     }
 
     /// `guest_remove_page` on Arm: no valid frame there (a hole, MMIO) is `-EINVAL`, a page
-    /// that is not the domain's `-ENXIO`.
+    /// that is not the domain's `-ENXIO`. A direct-mapped domain keeps the allocation
+    /// reference (`!is_domain_direct_mapped(d)` guards `put_page_alloc_ref`): the page stays
+    /// its own, counted, for populate_physmap to map back at the same GFN.
     pub(super) fn arm_guest_remove_page(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
         let e = self.dom(d).p2m.get(gfn);
         if e.is_empty() || !self.frames.valid(e.mfn()) {
@@ -66,7 +69,7 @@ impl Machine {
             return Err(ENXIO);
         }
         let rc = self.arm_p2m_remove_mapping(d, gfn, 1, mfn);
-        if rc.is_ok() {
+        if rc.is_ok() && !self.dom(d).directmap {
             self.put_page_alloc_ref(mfn);
         }
         self.put_page(mfn);
@@ -114,10 +117,19 @@ impl Machine {
             XENMAPSPACE_GMFN_FOREIGN => {
                 let od = match self.get_pg_owner(caller, foreign) {
                     None => return Err(ESRCH),
-                    // Xen 4.17 takes a data abort on DOMID_IO/DOMID_XEN here (fixed later by
-                    // rejecting pseudo-domains, f795a9c491); the model answers as the fix
-                    // does for an id it cannot look up.
-                    Some(PgOwner::Io | PgOwner::Xen) => return Err(ESRCH),
+                    // DOMID_IO: Xen 4.17 looks the page up in dom_io's P2M, which it does not
+                    // have, and takes a data abort in the hypervisor (a later fix refuses
+                    // DOMID_IO and keeps DOMID_XEN). Nothing can be observed; the model
+                    // answers as for an id it cannot look up.
+                    Some(PgOwner::Io) => return Err(ESRCH),
+                    // DOMID_XEN: `xsm_map_gmfn_foreign(XSM_TARGET, d, dom_xen)`, then Arm's
+                    // `get_page_from_gfn` special case treats idx as an MFN and needs a valid
+                    // frame that dom_xen owns. No page of the model is dom_xen's, so that
+                    // lookup fails: -EINVAL.
+                    Some(PgOwner::Xen) => {
+                        crate::xsm::target(self, d, DOMID_XEN)?;
+                        return Err(EINVAL);
+                    }
                     Some(PgOwner::Domain(od)) => od,
                 };
                 if od == d {

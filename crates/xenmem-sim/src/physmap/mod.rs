@@ -12,6 +12,8 @@ mod arm;
 mod pod;
 mod x86;
 
+pub(crate) use pod::POD_MRP_ENTRIES;
+
 use crate::machine::Machine;
 use crate::p2m::{Entry, Kind};
 

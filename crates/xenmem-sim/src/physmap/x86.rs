@@ -83,6 +83,16 @@ impl Machine {
         Ok(())
     }
 
+    /// `get_gfn(d, gfn)` (`P2M_ALLOC`): the entry at `gfn`, a PoD entry demand-populated
+    /// first (`p2m_pod_demand_populate`; if that fails the PoD entry is what stays).
+    fn x86_get_gfn(&mut self, d: u16, gfn: u64) -> Entry {
+        let e = self.dom(d).p2m.get(gfn);
+        if e.kind() == Some(Kind::Pod) && self.dom(d).translated && self.pod_demand_populate(d, gfn) {
+            return self.dom(d).p2m.get(gfn);
+        }
+        e
+    }
+
     /// `p2m_remove_page`: the entries must still map `mfn..` (`-EILSEQ` otherwise, for RAM
     /// and MMIO entries), then they are cleared.
     pub(super) fn x86_p2m_remove_page(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
@@ -191,8 +201,9 @@ impl Machine {
                 (Some(m), Some(m))
             }
             XENMAPSPACE_GMFN => {
-                // get_gfn_unshare + get_page_from_mfn: one of the domain's own pages.
-                let e = self.dom(d).p2m.get(idx);
+                // get_gfn_unshare (P2M_ALLOC: a PoD entry is filled first, or the domain
+                // crashed and nothing found) + get_page_from_mfn: one of the domain's own pages.
+                let e = self.x86_get_gfn(d, idx);
                 match e.kind() {
                     Some(Kind::Ram | Kind::XenHeap) if self.get_page(e.mfn(), d) => {
                         (Some(e.mfn()), Some(e.mfn()))
@@ -221,7 +232,9 @@ impl Machine {
         gpfn: u64,
         mfn: u64,
     ) -> Result<(), i32> {
-        let prev = self.dom(d).p2m.get(gpfn);
+        // get_gfn(d, gpfn): P2M_ALLOC fills a PoD entry there too (or crashes the domain,
+        // and the PoD entry is then simply replaced below).
+        let prev = self.x86_get_gfn(d, gpfn);
         // The page's M2P entry: where it is mapped in the domain's own P2M.
         let old_gpfn = if self.is_xen_heap(mfn) {
             self.xenheap.get(&mfn).and_then(|x| x.gfn)
@@ -236,6 +249,9 @@ impl Machine {
         // Remove what was at gpfn.
         match prev.kind() {
             Some(Kind::Mmio) => return Err(EPERM),
+            // A PoD entry left unfilled has no valid MFN: nothing to remove (p2m_add_page
+            // replaces it and takes it off the PoD count).
+            Some(Kind::Pod) => {}
             Some(_) if self.is_xen_heap(prev.mfn()) => self.x86_p2m_remove_page(d, gpfn, prev.mfn(), 0)?,
             Some(_) if prev.mfn() != mfn => self.x86_guest_remove_page(d, gpfn)?,
             _ => {}

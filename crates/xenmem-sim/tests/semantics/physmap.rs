@@ -241,22 +241,59 @@ fn x86_refuses_to_displace_mmio_and_foreign_entries() {
 
 #[test]
 fn arm_replaces_whatever_populate_lands_on() {
+    // Into a domain that is not mapped 1:1 (Arm's dom0 is: see arm_dom0_is_direct_mapped): a
+    // device model of the domU, which may foreign-map the domU's pages (XSM_TARGET through
+    // d->target).
     let r = Rig::arm();
-    let dom0 = r.xen(r.dom0);
+    let dm = r
+        .sim
+        .create_domain(DomainConfig { target: Some(r.domu), ..DomainConfig::domu(DomainKind::Pvh) })
+        .unwrap();
     let mut errs = [EntryStatus::NOT_DONE];
-    dom0.map_foreign_batch(DomId::SELF, r.domu, &[Gfn(0x100)], &[Gfn(0x90000)], &mut errs).unwrap();
+    r.xen(dm).map_foreign_batch(DomId::SELF, r.domu, &[Gfn(0x100)], &[Gfn(0x90000)], &mut errs).unwrap();
     assert_eq!(errs[0], EntryStatus::OK);
     assert_eq!(r.xen(r.domu).decrease_reservation(DomId::SELF, 0, &[Gfn(0x100)]), Ok(1));
-    assert_eq!(r.tot(r.domu), 64, "held by dom0's foreign entry");
+    assert_eq!(r.tot(r.domu), 64, "held by the foreign entry");
     // Arm p2m_set_entry replaces the foreign entry; p2m_put_l3_page drops its reference,
     // which was the last: the domU's page is freed.
-    assert_eq!(dom0.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut [Gfn(0x90000)]), Ok(1));
+    let dom0 = r.xen(r.dom0);
+    assert_eq!(dom0.populate_physmap(dm, 0, MemFlags::empty(), &mut [Gfn(0x90000)]), Ok(1));
     assert_eq!(r.tot(r.domu), 63);
-    assert_eq!(kind_at(&r, r.dom0, 0x90000), Some(EntryKind::Ram));
+    assert_eq!(kind_at(&r, dm, 0x90000), Some(EntryKind::Ram));
     // Over RAM: the old page stays allocated, unmapped.
+    let before = r.tot(dm);
+    assert_eq!(dom0.populate_physmap(dm, 0, MemFlags::empty(), &mut [Gfn(0x90000)]), Ok(1));
+    assert_eq!(r.tot(dm), before + 1);
+    r.ok();
+}
+
+#[test]
+fn arm_dom0_is_direct_mapped() {
+    // Xen builds Arm's dom0 with CDF_directmap: its RAM sits at MFN == GFN; populate_physmap
+    // allocates nothing for it and maps back only frames that are still its own;
+    // guest_remove_page keeps the allocation reference (real Xen 4.17, arm64 golden
+    // `arm.directmap`: decrease n=1 with the count unchanged, a hole n=0, the same GFN n=1
+    // with its bytes).
+    let r = Rig::arm();
+    r.sim.populate_ram(r.dom0, Gfn(0x8000), 16).unwrap();
+    assert_eq!(r.sim.translate(r.dom0, Gfn(0x8004)), Some(Mfn(0x8004)));
+    let dom0 = r.xen(r.dom0);
+    r.sim.write_gfn(r.dom0, Gfn(0x8004), 0, &[0xab; 4]).unwrap();
     let before = r.tot(r.dom0);
-    assert_eq!(dom0.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut [Gfn(0x90000)]), Ok(1));
-    assert_eq!(r.tot(r.dom0), before + 1);
+    assert_eq!(dom0.decrease_reservation(DomId::SELF, 0, &[Gfn(0x8004)]), Ok(1));
+    assert_eq!(r.tot(r.dom0), before, "the page stays dom0's");
+    assert_eq!(kind_at(&r, r.dom0, 0x8004), None);
+    assert_eq!(dom0.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut [Gfn(0x9000)]), Ok(0));
+    assert_eq!(dom0.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut [Gfn(0x8004)]), Ok(1));
+    assert_eq!(r.tot(r.dom0), before);
+    let mut b = [0u8; 4];
+    r.sim.read_gfn(r.dom0, Gfn(0x8004), 0, &mut b).unwrap();
+    assert_eq!(b, [0xab; 4], "the same frame came back");
+    // Over a foreign entry at a GFN whose frame is not dom0's: nothing happens.
+    let mut errs = [EntryStatus::NOT_DONE];
+    dom0.map_foreign_batch(DomId::SELF, r.domu, &[Gfn(0x100)], &[Gfn(0x9100)], &mut errs).unwrap();
+    assert_eq!(dom0.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut [Gfn(0x9100)]), Ok(0));
+    assert!(matches!(kind_at(&r, r.dom0, 0x9100), Some(EntryKind::Foreign { .. })));
     r.ok();
 }
 

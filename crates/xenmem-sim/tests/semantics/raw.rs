@@ -233,3 +233,33 @@ fn acquire_resource_raw_fields() {
     r.ok();
     assert!(m.write(BASE + 0x1000, &[0]).is_err());
 }
+
+#[test]
+fn a_pv_callers_list_in_xens_half_is_refused() {
+    // guest_handle_subrange_okay (x86_64 array_access_ok): a PV caller's extent list must
+    // start below 2^47 or above Xen's reserved PML4 slots; a translated caller's is a guest
+    // address and never checked this way.
+    let r = Rig::with(xenmem_sim::MachineConfig::x86_64(1 << 16), xenmem_sim::DomainKind::Pv);
+    let xen_half = 0xffff_8000_0000_0000u64;
+    let mut mem = arena();
+    mem.put(ARG, &reservation(xen_half, 1, 0, DOMID_SELF)).unwrap();
+    assert_eq!(call(&r.sim, r.dom0, &mut mem, XENMEM_POPULATE_PHYSMAP, 0, ARG), 0);
+    assert_eq!(call(&r.sim, r.dom0, &mut mem, XENMEM_DECREASE_RESERVATION, 0, ARG), 0);
+    assert_eq!(call(&r.sim, r.dom0, &mut mem, XENMEM_INCREASE_RESERVATION, 0, ARG), 0);
+    // A null list for increase is fine: the extent is allocated.
+    mem.put(ARG, &reservation(0, 1, 0, DOMID_SELF)).unwrap();
+    assert_eq!(call(&r.sim, r.dom0, &mut mem, XENMEM_INCREASE_RESERVATION, 0, ARG), 1);
+    // The batch: -EFAULT before any entry.
+    let b = XenAddToPhysmapBatch {
+        domid: r.domu.raw(),
+        space: XENMAPSPACE_SHARED_INFO as u16,
+        size: 1,
+        foreign_domid: 0,
+        idxs: xen_half,
+        gpfns: LIST2,
+        errs: ERRS,
+    };
+    mem.put(ARG, &b).unwrap();
+    assert_eq!(call(&r.sim, r.dom0, &mut mem, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), EFAULT);
+    r.ok();
+}
