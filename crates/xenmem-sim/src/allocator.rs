@@ -35,10 +35,48 @@ pub(crate) struct Buddy {
     /// First frame of each NUMA node, and the end of the last.
     nodes: Vec<u64>,
     free_frames: u64,
+    /// The block the last allocation split, while only allocations like it followed: its
+    /// free part is held here instead of in `free`.
+    split: Option<Split>,
+}
+
+/// A block being handed out from the top down.
+///
+/// Splitting the smallest fitting block leaves its lower halves as the only blocks of the
+/// smaller orders in that zone and range (had there been one, it would have been taken
+/// instead), so the same request made again with nothing freed in between takes the top of
+/// the smallest of those halves, and the next the top of what is left: the block's frames in
+/// descending order. So the free part, the blocks `[start, next)` splits into, is kept as
+/// these two numbers, and goes into the free lists only when anything else (another request,
+/// a free, a look at the blocks) needs them there. A guest's order-0 populate or balloon is
+/// such a sequence: each allocation is then a subtraction.
+#[derive(Clone, Copy)]
+struct Split {
+    /// The block's first frame.
+    start: u64,
+    /// One past the part of it still free: the next allocation ends here.
+    next: u64,
+    /// The request that split it.
+    order: u32,
+    c: Constraint,
+}
+
+impl Split {
+    /// The free blocks `[start, next)` is made of, the largest (lowest) first, as the buddy
+    /// splits left them.
+    fn blocks(self) -> impl Iterator<Item = (u64, u32)> {
+        let size = self.next - self.start;
+        let mut at = self.start;
+        (0..64u32).rev().filter(move |&o| size & (1 << o) != 0).map(move |o| {
+            let b = (at, o);
+            at += 1 << o;
+            b
+        })
+    }
 }
 
 /// Where an allocation may come from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Constraint {
     /// Frames must lie below this frame number (from `XENMEMF_address_bits`).
     pub limit: u64,
@@ -84,6 +122,7 @@ impl Buddy {
             orders_in_zone: [0; ZONES],
             nodes: bounds,
             free_frames: 0,
+            split: None,
         };
         for w in 0..n as usize {
             let (lo, hi) = (b.nodes[w], b.nodes[w + 1]);
@@ -176,6 +215,16 @@ impl Buddy {
         if order > MAX_ORDER {
             return None;
         }
+        if let Some(s) = self.split.as_mut().filter(|s| s.order == order && s.c == c) {
+            s.next -= 1 << order;
+            let top = s.next;
+            if s.next == s.start {
+                self.split = None;
+            }
+            self.free_frames -= 1 << order;
+            return Some(top);
+        }
+        self.settle();
         // The preferred node first, then (unless it must be that node) anywhere.
         let mut found = None;
         if let Some(node) = c.node {
@@ -190,18 +239,26 @@ impl Buddy {
         }
         let (start, o) = found?;
         self.remove(start, o);
-        // Keep the lower halves free and hand out the top, as alloc_heap_pages does.
-        let mut cur = o;
-        while cur > order {
-            cur -= 1;
-            self.insert(lower_half(start, o, cur), cur);
-        }
+        // Hand out the top and keep the lower halves free, as alloc_heap_pages does; they
+        // stay in `split` until something else needs them in the lists.
         self.free_frames -= 1 << order;
-        Some(start + (1u64 << o) - (1u64 << order))
+        let top = start + (1u64 << o) - (1u64 << order);
+        self.split = (top > start).then_some(Split { start, next: top, order, c });
+        Some(top)
+    }
+
+    /// Puts the free part of the block being handed out into the free lists.
+    fn settle(&mut self) {
+        if let Some(s) = self.split.take() {
+            for (start, o) in s.blocks() {
+                self.insert(start, o);
+            }
+        }
     }
 
     /// Returns `2^order` frames from `mfn` (aligned) to the heap, merging buddies.
     pub(crate) fn free(&mut self, mfn: u64, order: u32) {
+        self.settle();
         let node = self.node_of(mfn);
         let (nlo, nhi) = (self.nodes[node], self.nodes[node + 1]);
         self.free_frames += 1 << order;
@@ -226,17 +283,9 @@ impl Buddy {
 
     /// The free blocks, for invariant checks: `(first frame, order)`.
     pub(crate) fn blocks(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.free.iter().zip(0..).flat_map(|(s, o)| s.iter().map(move |b| (b << o, o)))
+        let listed = self.free.iter().zip(0..).flat_map(|(s, o)| s.iter().map(move |b| (b << o, o)));
+        listed.chain(self.split.into_iter().flat_map(Split::blocks))
     }
-}
-
-/// When a block of order `o` at `start` is split down to `cur`, the free piece of order `cur`
-/// is the lower half of the upper part still being split: its offset from `start`.
-fn lower_half(start: u64, o: u32, cur: u32) -> u64 {
-    // Splitting [start, start + 2^o) and keeping the top: at each step the lower half of the
-    // current block becomes free. The current block before step `cur` starts at
-    // start + 2^o - 2^(cur + 1).
-    start + (1u64 << o) - (1u64 << (cur + 1))
 }
 
 /// A set of block numbers below a fixed bound: a bitmap, and above it summary levels whose
@@ -444,8 +493,9 @@ mod tests {
             }
             let (s, o) = found?;
             self.blocks.remove(&(s, o));
+            // Halve the block down to the request, keeping each lower half free.
             for cur in (order..o).rev() {
-                self.blocks.insert((lower_half(s, o, cur), cur));
+                self.blocks.insert((s + (1 << o) - (2 << cur), cur));
             }
             Some(s + (1 << o) - (1 << order))
         }
@@ -480,22 +530,28 @@ mod tests {
         fn same_choices_as_the_rule(
             frames in 1u64..5000,
             nodes in 1u8..4,
-            ops in proptest::collection::vec((0u32..12, 0u32..14, 0u8..5, proptest::bool::ANY, 0usize..64), 1..300),
+            ops in proptest::collection::vec(
+                (0u32..12, 0u32..14, 0u8..5, proptest::bool::ANY, 0usize..64, 1usize..12),
+                1..200,
+            ),
         ) {
             let mut b = Buddy::new(frames, nodes);
             let mut r = Reference { blocks: b.blocks().collect(), nodes: b.nodes.clone() };
             let mut held: Vec<(u64, u32)> = Vec::new();
-            for (order, bits, node, exact, pick) in ops {
+            for (order, bits, node, exact, pick, times) in ops {
                 if pick % 3 == 0 && !held.is_empty() {
                     let (m, o) = held.swap_remove(pick % held.len());
                     b.free(m, o);
                     r.free(m, o);
                 } else {
+                    // The same request several times over, as a populate makes it.
                     let limit = if bits == 0 { u64::MAX } else { 1u64 << bits };
                     let c = Constraint { limit, node: (node < 4).then_some(node), exact };
-                    let got = b.alloc(order, c);
-                    proptest::prop_assert_eq!(got, r.alloc(order, c));
-                    held.extend(got.map(|m| (m, order)));
+                    for _ in 0..times {
+                        let got = b.alloc(order, c);
+                        proptest::prop_assert_eq!(got, r.alloc(order, c));
+                        held.extend(got.map(|m| (m, order)));
+                    }
                 }
                 let mut now: Vec<_> = b.blocks().collect();
                 now.sort();

@@ -43,6 +43,7 @@ pub(super) fn add_to_physmap_batch(
     if space == XENMAPSPACE_DEV_MMIO && b.foreign_domid != 0 {
         return neg(EOPNOTSUPP);
     }
+    let mut batch = crate::physmap::Batch::new(caller, d, space, b.foreign_domid);
     for i in start as u64..b.size as u64 {
         let (Ok(idx), Ok(gpfn)) = (read_u64_at(mem, b.idxs, i), read_u64_at(mem, b.gpfns, i)) else {
             return neg(EFAULT);
@@ -50,7 +51,7 @@ pub(super) fn add_to_physmap_batch(
         if gpfn == INVALID_FRAME {
             return neg(EINVAL);
         }
-        let rc = match m.add_to_physmap_one(caller, d, space, b.foreign_domid, idx, gpfn) {
+        let rc = match m.add_to_physmap_batch_one(&mut batch, idx, gpfn) {
             Ok(()) => 0,
             Err(e) => -e,
         };

@@ -15,10 +15,33 @@ mod x86;
 use crate::machine::Machine;
 use crate::p2m::{Entry, Kind};
 
+/// One `add_to_physmap_batch` call as [`Machine::add_to_physmap_batch_one`] maps it: the
+/// batch's constants, and what it carries from one entry to the next.
+pub(crate) struct Batch {
+    caller: u16,
+    d: u16,
+    space: u32,
+    foreign: u16,
+    /// x86 `gmfn_foreign`: the domain the pages come from, allowed by the checks that look at
+    /// the domains alone, valid while only successful entries onto empty GFNs have run.
+    foreign_source: Option<u16>,
+}
+
+impl Batch {
+    /// A batch `caller` issues for domain `d`.
+    pub(crate) fn new(caller: u16, d: u16, space: u32, foreign: u16) -> Batch {
+        Batch { caller, d, space, foreign, foreign_source: None }
+    }
+}
+
 impl Machine {
     /// Writes `n` entries of `kind` for frames `mfn..` at `gfn..` in `d`'s P2M and settles
     /// what they replaced.
     pub(crate) fn p2m_write_run(&mut self, d: u16, gfn: u64, n: u64, kind: Kind, mfn: u64) {
+        if n == 1 {
+            self.p2m_write_one(d, gfn, Entry::new(kind, mfn));
+            return;
+        }
         let mut old: Vec<(u64, Entry)> = Vec::new();
         self.dom_mut(d).p2m.set_run(gfn, n, kind, mfn, |g, e| old.push((g, e)));
         for (g, e) in old {
@@ -66,7 +89,9 @@ impl Machine {
 
     /// `is_xen_heap_mfn` / x86 `is_special_page` for the pages the model has.
     pub(crate) fn is_xen_heap(&self, mfn: u64) -> bool {
-        self.xenheap.contains_key(&mfn)
+        // Every Xen heap page on record is Xen's in the frame table (an invariant the checker
+        // holds): the table's answer spares the record lookup for every domain page.
+        self.frames.owner(mfn) == crate::frames::Owner::Xen && self.xenheap.contains_key(&mfn)
     }
 
     /// The P2M kind a page gets when mapped into its owner's own physmap as RAM.
@@ -141,6 +166,30 @@ impl Machine {
         } else {
             self.x86_add_to_physmap_one(caller, d, space, foreign, idx, gpfn)
         }
+    }
+
+    /// `xenmem_add_to_physmap_one` for entry after entry of one `add_to_physmap_batch`.
+    /// What depends only on the domains is checked once and remembered in `b` while the
+    /// entries that follow can change no domain (they map onto empty GFNs and succeed); any
+    /// other entry takes the full path and the checks are made again for the next.
+    pub(crate) fn add_to_physmap_batch_one(&mut self, b: &mut Batch, idx: u64, gpfn: u64) -> Result<(), i32> {
+        if !self.is_arm() && b.space == xenmem::abi::XENMAPSPACE_GMFN_FOREIGN {
+            let fdom = match b.foreign_source.take() {
+                Some(fdom) => fdom,
+                // A refusal has no side effects: each entry gets it again.
+                None => self.x86_foreign_source(b.caller, b.d, b.foreign)?,
+            };
+            match self.x86_add_foreign_to_empty(b.d, fdom, idx, gpfn) {
+                Some(Ok(())) => {
+                    b.foreign_source = Some(fdom);
+                    return Ok(());
+                }
+                // A failed entry may have freed a page, and with it a domain: check again.
+                Some(Err(e)) => return Err(e),
+                None => {}
+            }
+        }
+        self.add_to_physmap_one(b.caller, b.d, b.space, b.foreign, idx, gpfn)
     }
 
     /// `set_foreign_p2m_entry(d, fd, gfn, mfn)`: map a frame of `fd` into `d` as foreign.

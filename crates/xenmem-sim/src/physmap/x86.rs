@@ -52,6 +52,15 @@ impl Machine {
     /// pages' M2P set. One P2M leaf lookup per 512 pages for the check.
     pub(super) fn x86_p2m_add_page(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
         let n = 1u64 << order;
+        // The common case in one P2M walk: a page onto an empty GFN, where nothing is in the
+        // way and the checks below pass.
+        if n == 1 && self.gfn_range_ok(gfn, 1) && !self.dom(d).is_dying() {
+            let kind = self.own_kind(mfn);
+            if self.dom_mut(d).p2m.fill_empty(gfn, Entry::new(kind, mfn)) {
+                self.xenheap_mapped(mfn, gfn, kind);
+                return Ok(());
+            }
+        }
         let p2m = &self.dom(d).p2m;
         if p2m.find_in_run(gfn, n, Entry::is_special).is_some() {
             self.domain_crash(d);
@@ -62,12 +71,17 @@ impl Machine {
         self.x86_p2m_set_entry_check(d, gfn, n)?;
         let kind = self.own_kind(mfn);
         self.p2m_write_run(d, gfn, n, kind, mfn);
+        self.xenheap_mapped(mfn, gfn, kind);
+        Ok(())
+    }
+
+    /// A Xen heap page just mapped at `gfn` in its owner's P2M: its M2P entry.
+    fn xenheap_mapped(&mut self, mfn: u64, gfn: u64, kind: Kind) {
         if kind == Kind::XenHeap {
             if let Some(x) = self.xenheap.get_mut(&mfn) {
                 x.gfn = Some(gfn);
             }
         }
-        Ok(())
     }
 
     /// What `p2m_set_entry` refuses: a GFN beyond the P2M (`-ENOENT` from the page-table
@@ -147,30 +161,44 @@ impl Machine {
 
     /// `get_page_from_gfn` on x86 (`p2m_get_page_from_gfn`; PV: the GFN is the MFN).
     pub(super) fn x86_get_page_from_gfn(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
-        if !self.dom(d).translated {
-            return (self.frames.valid(gfn) && self.get_page(gfn, d)).then_some((gfn, Kind::Ram));
+        let dom = self.dom(d);
+        if !dom.translated {
+            return self.pv_get_page(d, gfn);
         }
-        let e = self.dom(d).p2m.get(gfn);
+        let e = dom.p2m.get(gfn);
+        let mfn = e.mfn();
         match e.kind()? {
-            Kind::Ram | Kind::XenHeap => self.get_page(e.mfn(), d).then_some((e.mfn(), e.kind()?)),
-            Kind::Foreign => match self.page_get_owner_and_reference(e.mfn()) {
-                Some(o) if o != d => Some((e.mfn(), Kind::Foreign)),
+            kind @ (Kind::Ram | Kind::XenHeap) => self.get_page(mfn, d).then_some((mfn, kind)),
+            Kind::Foreign => match self.page_get_owner_and_reference(mfn) {
+                Some(o) if o != d => Some((mfn, Kind::Foreign)),
                 Some(_) => {
-                    self.put_page(e.mfn());
+                    self.put_page(mfn);
                     None
                 }
                 None => None,
             },
             Kind::Mmio => None,
-            // P2M_ALLOC populates a PoD entry from the cache first.
-            Kind::Pod => {
-                if !self.pod_demand_populate(d, gfn) {
-                    return None;
-                }
-                let e = self.dom(d).p2m.get(gfn);
-                self.get_page(e.mfn(), d).then_some((e.mfn(), Kind::Ram))
-            }
+            Kind::Pod => self.pod_get_page(d, gfn),
         }
+    }
+
+    /// `get_page_from_gfn` for a PV domain: the GFN is the MFN. Out of line, as the rare
+    /// cases below are, so the translated lookup stays short.
+    #[cold]
+    #[inline(never)]
+    fn pv_get_page(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
+        (self.frames.valid(gfn) && self.get_page(gfn, d)).then_some((gfn, Kind::Ram))
+    }
+
+    /// `get_page_from_gfn` on a PoD entry: `P2M_ALLOC` populates it from the cache first.
+    #[cold]
+    #[inline(never)]
+    fn pod_get_page(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
+        if !self.pod_demand_populate(d, gfn) {
+            return None;
+        }
+        let e = self.dom(d).p2m.get(gfn);
+        self.get_page(e.mfn(), d).then_some((e.mfn(), Kind::Ram))
     }
 
     /// x86 `xenmem_add_to_physmap_one` (`xen/arch/x86/mm/p2m.c`).
@@ -247,15 +275,10 @@ impl Machine {
         self.x86_p2m_add_page(d, gpfn, mfn, 0)
     }
 
-    /// `p2m_add_foreign`: map page `fgfn` of domain `foreign` at `gpfn` of `tdom`.
-    fn x86_p2m_add_foreign(
-        &mut self,
-        caller: u16,
-        tdom: u16,
-        fgfn: u64,
-        gpfn: u64,
-        foreign: u16,
-    ) -> Result<(), i32> {
+    /// `p2m_add_foreign`'s checks on the domains alone, before it looks at a page: `tdom`
+    /// may hold foreign mappings, `foreign` is another domain `caller` names (or `DOMID_XEN`),
+    /// and `tdom` may map its pages. The domain to take the page from.
+    pub(super) fn x86_foreign_source(&self, caller: u16, tdom: u16, foreign: u16) -> Result<u16, i32> {
         if !self.arch_acquire_resource_check(tdom) {
             return Err(EPERM);
         }
@@ -269,6 +292,12 @@ impl Machine {
             f
         };
         crate::xsm::target(self, tdom, fdom)?;
+        Ok(fdom)
+    }
+
+    /// `p2m_add_foreign`'s page: `fgfn` of `fdom`, RAM or a Xen heap page, with a reference
+    /// held (`-EINVAL` otherwise).
+    fn x86_foreign_page(&mut self, fdom: u16, fgfn: u64) -> Result<u64, i32> {
         // No page in the model is shared with dom_xen, so get_page_from_gfn finds nothing.
         let (mfn, kind) =
             if fdom == DOM_XEN { None } else { self.x86_get_page_from_gfn(fdom, fgfn) }.ok_or(EINVAL)?;
@@ -276,6 +305,54 @@ impl Machine {
             self.put_page(mfn);
             return Err(EINVAL);
         }
+        Ok(mfn)
+    }
+
+    /// `p2m_add_foreign` from page `fgfn` of `fdom` (which [`Self::x86_foreign_source`]
+    /// allowed) onto `gpfn` of `tdom` when nothing is mapped there, the common case of a
+    /// batch; `None`, with nothing done, when something is (the full path removes it first).
+    ///
+    /// With nothing at `gpfn`, `set_typed_p2m_entry` checks the range and a dying domain and
+    /// takes the entry's reference, which cannot fail while the page's own is held; that one
+    /// is dropped at the end. So the reference taken with the page becomes the entry's, and
+    /// the counts come out as on the full path.
+    pub(super) fn x86_add_foreign_to_empty(
+        &mut self,
+        tdom: u16,
+        fdom: u16,
+        fgfn: u64,
+        gpfn: u64,
+    ) -> Option<Result<(), i32>> {
+        if !self.dom(tdom).p2m.get(gpfn).is_empty() {
+            return None;
+        }
+        // `fdom` is not `tdom`, so taking its page leaves `gpfn` empty.
+        let mfn = match self.x86_foreign_page(fdom, fgfn) {
+            Ok(mfn) => mfn,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Err(e) = self.x86_p2m_set_entry_check(tdom, gpfn, 1) {
+            self.put_page(mfn);
+            return Some(Err(e));
+        }
+        let e = Entry::new(Kind::Foreign, mfn);
+        if !self.dom_mut(tdom).p2m.fill_empty(gpfn, e) {
+            self.p2m_write_one(tdom, gpfn, e);
+        }
+        Some(Ok(()))
+    }
+
+    /// `p2m_add_foreign`: map page `fgfn` of domain `foreign` at `gpfn` of `tdom`.
+    fn x86_p2m_add_foreign(
+        &mut self,
+        caller: u16,
+        tdom: u16,
+        fgfn: u64,
+        gpfn: u64,
+        foreign: u16,
+    ) -> Result<(), i32> {
+        let fdom = self.x86_foreign_source(caller, tdom, foreign)?;
+        let mfn = self.x86_foreign_page(fdom, fgfn)?;
         let prev = self.dom(tdom).p2m.get(gpfn);
         let removed = match prev.kind() {
             Some(Kind::Ram | Kind::Foreign | Kind::XenHeap) if self.is_xen_heap(prev.mfn()) => {
@@ -313,7 +390,10 @@ impl Machine {
         if self.page_get_owner_and_reference(mfn).is_none() {
             return Err(EBUSY);
         }
-        self.p2m_write_one(d, gfn, Entry::new(Kind::Foreign, mfn));
+        let e = Entry::new(Kind::Foreign, mfn);
+        if !self.dom_mut(d).p2m.fill_empty(gfn, e) {
+            self.p2m_write_one(d, gfn, e);
+        }
         Ok(())
     }
 
