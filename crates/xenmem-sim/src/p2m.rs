@@ -177,6 +177,7 @@ impl P2m {
     }
 
     /// The entry at `gfn`.
+    #[inline]
     pub(crate) fn get(&self, gfn: u64) -> Entry {
         if !in_range(gfn) {
             return Entry::EMPTY;
@@ -219,6 +220,7 @@ impl P2m {
 
     /// Sets `gfn` to `e` and returns what was there. A GFN beyond the tree is left alone
     /// (callers check the range first).
+    #[inline]
     pub(crate) fn set(&mut self, gfn: u64, e: Entry) -> Entry {
         if !in_range(gfn) {
             return Entry::EMPTY;
@@ -247,6 +249,7 @@ impl P2m {
     /// Sets `gfn` to the non-empty `e` if nothing is mapped there, in one walk; false, with
     /// nothing changed, if something is (or `gfn` is beyond the tree). The common case of
     /// every mapping operation, which must look at what is in the way before it writes.
+    #[inline]
     pub(crate) fn fill_empty(&mut self, gfn: u64, e: Entry) -> bool {
         if !in_range(gfn) || e.is_empty() {
             return false;

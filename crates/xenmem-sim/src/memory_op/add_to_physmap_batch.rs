@@ -13,7 +13,7 @@
 use super::add_to_physmap::xatp_permission_check;
 use super::neg;
 use crate::error::errno::*;
-use crate::guest_memory::{read_obj, read_u64_at, write_i32_at, GuestMemory};
+use crate::guest_memory::{read_obj, read_u64_at, read_u64s, write_i32_at, GuestMemory};
 use crate::machine::Machine;
 use xenmem::abi::*;
 
@@ -44,20 +44,55 @@ pub(super) fn add_to_physmap_batch(
         return neg(EOPNOTSUPP);
     }
     let mut batch = crate::physmap::Batch::new(caller, d, space, b.foreign_domid);
-    for i in start as u64..b.size as u64 {
-        let (Ok(idx), Ok(gpfn)) = (read_u64_at(mem, b.idxs, i), read_u64_at(mem, b.gpfns, i)) else {
-            return neg(EFAULT);
-        };
-        if gpfn == INVALID_FRAME {
-            return neg(EINVAL);
+    let size = b.size as u64;
+    // Reading the arrays a chunk at a time gives the entries Xen's element-by-element reads
+    // would, unless a status written between two reads changes an element still to be read:
+    // only when `errs` overlaps neither array.
+    let apart = |base: u64, elem: u64| disjoint((b.errs, size * 4), (base, size * elem));
+    let chunked = apart(b.idxs, 8) && apart(b.gpfns, 8);
+    let (mut idxs, mut gpfns) = ([0u64; CHUNK], [0u64; CHUNK]);
+    let mut i = start as u64;
+    while i < size {
+        let n = (size - i).min(CHUNK as u64) as usize;
+        // A chunk that cannot be read whole is read element by element, so that the entries
+        // before the bad one are done and the fault is met where Xen meets it.
+        let whole = chunked
+            && read_u64s(mem, b.idxs, i, &mut idxs[..n]).is_ok()
+            && read_u64s(mem, b.gpfns, i, &mut gpfns[..n]).is_ok();
+        for j in 0..n {
+            let at = i + j as u64;
+            let (idx, gpfn) = if whole {
+                (idxs[j], gpfns[j])
+            } else {
+                let (Ok(idx), Ok(gpfn)) = (read_u64_at(mem, b.idxs, at), read_u64_at(mem, b.gpfns, at))
+                else {
+                    return neg(EFAULT);
+                };
+                (idx, gpfn)
+            };
+            if gpfn == INVALID_FRAME {
+                return neg(EINVAL);
+            }
+            let rc = match m.add_to_physmap_batch_one(&mut batch, idx, gpfn) {
+                Ok(()) => 0,
+                Err(e) => -e,
+            };
+            if write_i32_at(mem, b.errs, at, rc).is_err() {
+                return neg(EFAULT);
+            }
         }
-        let rc = match m.add_to_physmap_batch_one(&mut batch, idx, gpfn) {
-            Ok(()) => 0,
-            Err(e) => -e,
-        };
-        if write_i32_at(mem, b.errs, i, rc).is_err() {
-            return neg(EFAULT);
-        }
+        i += n as u64;
     }
     0
+}
+
+/// Entries of `idxs` and `gpfns` read at a time.
+const CHUNK: usize = 64;
+
+/// Whether two byte ranges, `(start, length)`, share no byte (false when either wraps).
+fn disjoint(a: (u64, u64), b: (u64, u64)) -> bool {
+    match (a.0.checked_add(a.1), b.0.checked_add(b.1)) {
+        (Some(a_end), Some(b_end)) => a_end <= b.0 || b_end <= a.0,
+        _ => false,
+    }
 }

@@ -12,6 +12,7 @@ mod arm;
 mod pod;
 mod x86;
 
+use crate::error::errno::ENOENT;
 use crate::machine::Machine;
 use crate::p2m::{Entry, Kind};
 
@@ -50,6 +51,7 @@ impl Machine {
     }
 
     /// Writes one entry and settles what it replaced.
+    #[inline]
     pub(crate) fn p2m_write_one(&mut self, d: u16, gfn: u64, e: Entry) {
         let old = self.dom_mut(d).p2m.set(gfn, e);
         self.settle_replaced(d, gfn, old);
@@ -63,7 +65,8 @@ impl Machine {
         }
     }
 
-    fn settle_replaced(&mut self, d: u16, gfn: u64, e: Entry) {
+    #[inline]
+    pub(crate) fn settle_replaced(&mut self, d: u16, gfn: u64, e: Entry) {
         match e.kind() {
             Some(Kind::Foreign) => self.put_page(e.mfn()),
             Some(Kind::XenHeap) => self.xenheap_unmapped(e.mfn(), gfn),
@@ -139,6 +142,21 @@ impl Machine {
         }
     }
 
+    /// `remove_from_physmap` once its checks passed: the page at `gfn` with a reference
+    /// (`-ENOENT` if there is none that can be referenced), unmapped
+    /// (`guest_physmap_remove_page`), the reference dropped.
+    pub(crate) fn remove_mapped_page(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
+        if !self.is_arm() {
+            if let Some(rc) = self.x86_remove_mapped(d, gfn) {
+                return rc;
+            }
+        }
+        let Some((mfn, _)) = self.get_page_from_gfn(d, gfn) else { return Err(ENOENT) };
+        let rc = self.guest_physmap_remove_page(d, gfn, mfn);
+        self.put_page(mfn);
+        rc
+    }
+
     /// `guest_physmap_remove_page` for one page.
     pub(crate) fn guest_physmap_remove_page(&mut self, d: u16, gfn: u64, mfn: u64) -> Result<(), i32> {
         if self.is_arm() {
@@ -170,8 +188,9 @@ impl Machine {
 
     /// `xenmem_add_to_physmap_one` for entry after entry of one `add_to_physmap_batch`.
     /// What depends only on the domains is checked once and remembered in `b` while the
-    /// entries that follow can change no domain (they map onto empty GFNs and succeed); any
-    /// other entry takes the full path and the checks are made again for the next.
+    /// entries that follow can change no domain (they map RAM onto empty GFNs and succeed);
+    /// any other entry takes the full path (it may free a page, and with it a domain) and the
+    /// checks are made again for the next.
     pub(crate) fn add_to_physmap_batch_one(&mut self, b: &mut Batch, idx: u64, gpfn: u64) -> Result<(), i32> {
         if !self.is_arm() && b.space == xenmem::abi::XENMAPSPACE_GMFN_FOREIGN {
             let fdom = match b.foreign_source.take() {
@@ -179,14 +198,9 @@ impl Machine {
                 // A refusal has no side effects: each entry gets it again.
                 None => self.x86_foreign_source(b.caller, b.d, b.foreign)?,
             };
-            match self.x86_add_foreign_to_empty(b.d, fdom, idx, gpfn) {
-                Some(Ok(())) => {
-                    b.foreign_source = Some(fdom);
-                    return Ok(());
-                }
-                // A failed entry may have freed a page, and with it a domain: check again.
-                Some(Err(e)) => return Err(e),
-                None => {}
+            if self.x86_add_foreign_to_empty(b.d, fdom, idx, gpfn).is_some() {
+                b.foreign_source = Some(fdom);
+                return Ok(());
             }
         }
         self.add_to_physmap_one(b.caller, b.d, b.space, b.foreign, idx, gpfn)

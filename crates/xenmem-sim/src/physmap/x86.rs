@@ -8,6 +8,7 @@
 //! may map foreign pages.
 
 use crate::error::errno::*;
+use crate::frames::Owner;
 use crate::machine::Machine;
 use crate::p2m::{Entry, Kind};
 use xenmem::abi::{
@@ -87,6 +88,7 @@ impl Machine {
     /// What `p2m_set_entry` refuses: a GFN beyond the P2M (`-ENOENT` from the page-table
     /// walk), and, in the model, a domain whose P2M was torn down (`-ENOMEM`: its paging pool
     /// is gone).
+    #[inline]
     fn x86_p2m_set_entry_check(&self, d: u16, gfn: u64, n: u64) -> Result<(), i32> {
         if !self.gfn_range_ok(gfn, n) {
             return Err(self.gfn_range_errno());
@@ -111,6 +113,44 @@ impl Machine {
         self.x86_p2m_set_entry_check(d, gfn, n)?;
         self.p2m_clear_run(d, gfn, n);
         Ok(())
+    }
+
+    /// `remove_from_physmap`'s work once its checks passed, for a translated domain:
+    /// `get_page_from_gfn`, `guest_physmap_remove_page`, `put_page`, in one P2M lookup and one
+    /// write. The entry `get_page_from_gfn` found is still there when `p2m_remove_page` looks
+    /// (taking a reference changes no P2M), so its `-EILSEQ` check passes: the frame was just
+    /// referenced, so it is valid, and the entry maps it. `None` for an entry of another kind
+    /// (a hole, MMIO, populate-on-demand), which the full path answers.
+    #[inline]
+    pub(super) fn x86_remove_mapped(&mut self, d: u16, gfn: u64) -> Option<Result<(), i32>> {
+        let dom = self.dom(d);
+        if !dom.translated {
+            return None;
+        }
+        let e = dom.p2m.get(gfn);
+        let mfn = e.mfn();
+        let referenced = match e.kind()? {
+            Kind::Ram | Kind::XenHeap => self.get_page(mfn, d),
+            Kind::Foreign => match self.page_get_owner_and_reference(mfn) {
+                Some(o) if o != d => true,
+                Some(_) => {
+                    self.put_page(mfn);
+                    false
+                }
+                None => false,
+            },
+            Kind::Mmio | Kind::Pod => return None,
+        };
+        if !referenced {
+            return Some(Err(ENOENT));
+        }
+        let rc = self.x86_p2m_set_entry_check(d, gfn, 1);
+        if rc.is_ok() {
+            let old = self.dom_mut(d).p2m.set(gfn, Entry::EMPTY);
+            self.settle_replaced(d, gfn, old);
+        }
+        self.put_page(mfn);
+        Some(rc)
     }
 
     /// `guest_remove_page` on x86: a hole is `-ENOENT`, direct MMIO `-EPERM`, a page that is
@@ -160,6 +200,7 @@ impl Machine {
     }
 
     /// `get_page_from_gfn` on x86 (`p2m_get_page_from_gfn`; PV: the GFN is the MFN).
+    #[inline]
     pub(super) fn x86_get_page_from_gfn(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
         let dom = self.dom(d);
         if !dom.translated {
@@ -297,6 +338,7 @@ impl Machine {
 
     /// `p2m_add_foreign`'s page: `fgfn` of `fdom`, RAM or a Xen heap page, with a reference
     /// held (`-EINVAL` otherwise).
+    #[inline]
     fn x86_foreign_page(&mut self, fdom: u16, fgfn: u64) -> Result<u64, i32> {
         // No page in the model is shared with dom_xen, so get_page_from_gfn finds nothing.
         let (mfn, kind) =
@@ -309,37 +351,50 @@ impl Machine {
     }
 
     /// `p2m_add_foreign` from page `fgfn` of `fdom` (which [`Self::x86_foreign_source`]
-    /// allowed) onto `gpfn` of `tdom` when nothing is mapped there, the common case of a
-    /// batch; `None`, with nothing done, when something is (the full path removes it first).
+    /// allowed) onto `gpfn` of `tdom` in the common case of a batch: a RAM page of a
+    /// translated `fdom` onto an empty GFN of a `tdom` that is not dying. `None`, with nothing
+    /// changed, for anything else, which the full path answers.
     ///
-    /// With nothing at `gpfn`, `set_typed_p2m_entry` checks the range and a dying domain and
-    /// takes the entry's reference, which cannot fail while the page's own is held; that one
-    /// is dropped at the end. So the reference taken with the page becomes the entry's, and
-    /// the counts come out as on the full path.
+    /// In that case the full path takes a reference with the page (`get_page_from_gfn`), finds
+    /// nothing to remove, passes `set_typed_p2m_entry`'s checks, takes the entry's reference
+    /// (which cannot fail while the first is held) and drops the first: the counts end one
+    /// up, as here, where the reference taken with the page becomes the entry's.
+    #[inline]
     pub(super) fn x86_add_foreign_to_empty(
         &mut self,
         tdom: u16,
         fdom: u16,
         fgfn: u64,
         gpfn: u64,
-    ) -> Option<Result<(), i32>> {
-        if !self.dom(tdom).p2m.get(gpfn).is_empty() {
+    ) -> Option<()> {
+        if !self.gfn_range_ok(gpfn, 1) {
             return None;
         }
-        // `fdom` is not `tdom`, so taking its page leaves `gpfn` empty.
-        let mfn = match self.x86_foreign_page(fdom, fgfn) {
-            Ok(mfn) => mfn,
-            Err(e) => return Some(Err(e)),
-        };
-        if let Err(e) = self.x86_p2m_set_entry_check(tdom, gpfn, 1) {
-            self.put_page(mfn);
-            return Some(Err(e));
+        let Machine { frames, domains, .. } = self;
+        // `fdom` is never `tdom` (nor dom_xen, which is no domain of the table).
+        let (t, f) = domains.pair(tdom, fdom)?;
+        if t.is_dying() || !f.translated {
+            return None;
         }
-        let e = Entry::new(Kind::Foreign, mfn);
-        if !self.dom_mut(tdom).p2m.fill_empty(gpfn, e) {
-            self.p2m_write_one(tdom, gpfn, e);
+        let e = f.p2m.get(fgfn);
+        if e.kind() != Some(Kind::Ram) {
+            return None;
         }
-        Some(Ok(()))
+        let mfn = e.mfn();
+        // A page in use, so giving the reference back never frees it.
+        match frames.reference(mfn) {
+            Some(Owner::Domain(o)) if o == fdom => {}
+            Some(_) => {
+                frames.drop_ref(mfn);
+                return None;
+            }
+            None => return None,
+        }
+        if !t.p2m.fill_empty(gpfn, Entry::new(Kind::Foreign, mfn)) {
+            frames.drop_ref(mfn);
+            return None;
+        }
+        Some(())
     }
 
     /// `p2m_add_foreign`: map page `fgfn` of domain `foreign` at `gpfn` of `tdom`.

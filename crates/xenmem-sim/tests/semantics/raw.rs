@@ -192,6 +192,45 @@ fn continuation_index_of_the_batch() {
 }
 
 #[test]
+fn batch_arrays_are_read_element_by_element() {
+    let r = Rig::x86();
+    let batch = |idxs, gpfns, errs, size| XenAddToPhysmapBatch {
+        domid: DOMID_SELF,
+        space: XENMAPSPACE_GMFN_FOREIGN as u16,
+        size,
+        foreign_domid: r.domu.0,
+        idxs,
+        gpfns,
+        errs,
+    };
+    // idxs running off the end of the caller's memory at entry 2: entries 0 and 1 are
+    // done, then -EFAULT.
+    let mut m = arena();
+    let idxs = BASE + 0x1000 - 16;
+    m.put(ARG, &batch(idxs, LIST2, ERRS, 4)).unwrap();
+    put_u64s(&mut m, idxs, &[0x100, 0x101]);
+    put_u64s(&mut m, LIST2, &[0x30030, 0x30031, 0x30032, 0x30033]);
+    m.put(ERRS, &[0x55i32; 4]).unwrap();
+    assert_eq!(call(&r.sim, r.dom0, &mut m, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), EFAULT);
+    assert_eq!(m.get::<[i32; 4]>(ERRS).unwrap(), [0, 0, 0x55, 0x55]);
+    assert!(r.sim.translate(r.dom0, Gfn(0x30031)).is_some());
+    assert!(r.sim.translate(r.dom0, Gfn(0x30032)).is_none());
+
+    // errs laid over gpfns: each status lands in the next GFN before Xen reads it. Entry 0
+    // fails (-EINVAL, unpopulated), which puts 0xffffffea in the high half of gpfns[1]: a GFN
+    // beyond the P2M (-ENOENT); that status becomes the low half of gpfns[2], GFN 0xfffffffe.
+    let mut m = arena();
+    m.put(ARG, &batch(LIST, LIST2, LIST2 + 12, 3)).unwrap();
+    put_u64s(&mut m, LIST, &[0x9000, 0x101, 0x102]);
+    put_u64s(&mut m, LIST2, &[0x30040, 0x30041, 0x30042]);
+    assert_eq!(call(&r.sim, r.dom0, &mut m, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), 0);
+    assert_eq!(m.get::<[i32; 3]>(LIST2 + 12).unwrap(), [-22, -2, 0]);
+    assert!(r.sim.translate(r.dom0, Gfn(0x30041)).is_none());
+    assert!(r.sim.translate(r.dom0, Gfn(0xffff_fffe)).is_some());
+    r.ok();
+}
+
+#[test]
 fn acquire_resource_raw_fields() {
     let r = Rig::x86();
     let mut m = arena();
