@@ -201,6 +201,39 @@ pub(crate) fn read_u64s(
     Ok(())
 }
 
+/// Elements `i..i + out.len()` of an `int` array at `base`, all or nothing.
+pub(crate) fn read_i32s(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+    out: &mut [i32],
+) -> Result<(), BadAddress> {
+    let addr = element(base, i, 4)?;
+    mem.read(addr, out.as_mut_bytes())?;
+    for v in out.iter_mut() {
+        *v = i32::from_le(*v);
+    }
+    Ok(())
+}
+
+/// `v` as elements `i..` of an `int` array at `base`, all or nothing (one copy for what
+/// `__copy_to_guest_offset` would write element by element).
+pub(crate) fn write_i32s(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+    v: &[i32],
+) -> Result<(), BadAddress> {
+    let mut le = [0i32; 64];
+    let Some(le) = le.get_mut(..v.len()) else {
+        return v.iter().zip(i..).try_for_each(|(&x, at)| write_i32_at(mem, base, at, x));
+    };
+    for (d, &x) in le.iter_mut().zip(v) {
+        *d = x.to_le();
+    }
+    mem.write(element(base, i, 4)?, le.as_bytes())
+}
+
 /// `__copy_to_guest_offset` of one `u64`.
 pub(crate) fn write_u64_at(
     mem: &mut (impl GuestMemory + ?Sized),

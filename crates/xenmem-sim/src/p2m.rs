@@ -218,6 +218,23 @@ impl P2m {
         self.root.slots[a].as_mut()?.slots[b].as_mut()?.leaves[c].as_deref_mut()
     }
 
+    /// Clears `gfn` if it holds a foreign entry in a 4 KiB table and `take` accepts its frame;
+    /// the frame, or `None` with nothing changed. One walk, for unmapping foreign pages.
+    #[inline]
+    pub(crate) fn take_foreign(&mut self, gfn: u64, take: impl FnOnce(u64) -> bool) -> Option<u64> {
+        if !in_range(gfn) {
+            return None;
+        }
+        let slot = &mut self.leaf_if_any(gfn)?[(gfn as usize) & (FANOUT - 1)];
+        let e = Entry(*slot);
+        if e.kind() != Some(Kind::Foreign) || !take(e.mfn()) {
+            return None;
+        }
+        *slot = 0;
+        self.entries -= 1;
+        Some(e.mfn())
+    }
+
     /// Sets `gfn` to `e` and returns what was there. A GFN beyond the tree is left alone
     /// (callers check the range first).
     #[inline]
@@ -254,26 +271,41 @@ impl P2m {
         if !in_range(gfn) || e.is_empty() {
             return false;
         }
-        let (_, _, c, d) = split(gfn);
-        let P2m { root, tables, .. } = self;
-        let l2 = l2_walk(root, tables, gfn);
-        if l2.leaves[c].is_none() {
-            if !l2.superpage(c).is_empty() {
-                return false;
-            }
-            let leaf = new_leaf(l2, c, tables);
-            l2.leaves[c] = Some(leaf);
-        }
-        let Some(slot) = l2.leaves[c].as_deref_mut().map(|leaf| &mut leaf[d]) else { return false };
+        let Some(leaf) = self.leaf_if_any(gfn) else { return self.fill_empty_new_leaf(gfn, e) };
+        let slot = &mut leaf[(gfn as usize) & (FANOUT - 1)];
         if *slot != 0 {
             return false;
         }
         *slot = e.0;
+        self.filled(gfn);
+        true
+    }
+
+    /// `fill_empty` where `gfn` has no 4 KiB table: a superpage there is in the way;
+    /// otherwise a table is made. Out of line: once per 512 GFNs.
+    #[cold]
+    #[inline(never)]
+    fn fill_empty_new_leaf(&mut self, gfn: u64, e: Entry) -> bool {
+        let (_, _, c, d) = split(gfn);
+        let P2m { root, tables, .. } = self;
+        let l2 = l2_walk(root, tables, gfn);
+        if !l2.superpage(c).is_empty() {
+            return false;
+        }
+        let mut leaf = new_leaf(l2, c, tables);
+        leaf[d] = e.0;
+        l2.leaves[c] = Some(leaf);
+        self.filled(gfn);
+        true
+    }
+
+    /// An empty `gfn` was just filled.
+    #[inline]
+    fn filled(&mut self, gfn: u64) {
         self.entries += 1;
         if gfn > self.max_mapped {
             self.max_mapped = gfn;
         }
-        true
     }
 
     /// Maps `n` GFNs from `gfn` to `kind` frames from `first_mfn` on, calling `old` for every

@@ -13,7 +13,9 @@
 use super::add_to_physmap::xatp_permission_check;
 use super::neg;
 use crate::error::errno::*;
-use crate::guest_memory::{read_obj, read_u64_at, read_u64s, write_i32_at, GuestMemory};
+use crate::guest_memory::{
+    read_i32s, read_obj, read_u64_at, read_u64s, write_i32_at, write_i32s, GuestMemory,
+};
 use crate::machine::Machine;
 use xenmem::abi::*;
 
@@ -45,48 +47,64 @@ pub(super) fn add_to_physmap_batch(
     }
     let mut batch = crate::physmap::Batch::new(caller, d, space, b.foreign_domid);
     let size = b.size as u64;
-    // Reading the arrays a chunk at a time gives the entries Xen's element-by-element reads
-    // would, unless a status written between two reads changes an element still to be read:
-    // only when `errs` overlaps neither array.
+    // Reading the arrays a chunk at a time and writing the statuses after gives the entries
+    // and statuses Xen's element-by-element copies would, unless a status written between two
+    // reads changes an element still to be read: only when `errs` overlaps neither array.
     let apart = |base: u64, elem: u64| disjoint((b.errs, size * 4), (base, size * elem));
     let chunked = apart(b.idxs, 8) && apart(b.gpfns, 8);
-    let (mut idxs, mut gpfns) = ([0u64; CHUNK], [0u64; CHUNK]);
+    let (mut idxs, mut gpfns, mut errs) = ([0u64; CHUNK], [0u64; CHUNK], [0i32; CHUNK]);
     let mut i = start as u64;
     while i < size {
         let n = (size - i).min(CHUNK as u64) as usize;
-        // A chunk that cannot be read whole is read element by element, so that the entries
-        // before the bad one are done and the fault is met where Xen meets it.
+        // A chunk that cannot be read whole, or whose statuses could not be written whole, goes
+        // element by element, so that the entries before a bad element are done and the fault
+        // is met where Xen meets it. Writing back what the statuses hold shows they can be
+        // written, without changing a byte.
         let whole = chunked
             && read_u64s(mem, b.idxs, i, &mut idxs[..n]).is_ok()
-            && read_u64s(mem, b.gpfns, i, &mut gpfns[..n]).is_ok();
-        for j in 0..n {
-            let at = i + j as u64;
-            let (idx, gpfn) = if whole {
-                (idxs[j], gpfns[j])
-            } else {
+            && read_u64s(mem, b.gpfns, i, &mut gpfns[..n]).is_ok()
+            && read_i32s(mem, b.errs, i, &mut errs[..n]).is_ok()
+            && write_i32s(mem, b.errs, i, &errs[..n]).is_ok();
+        if !whole {
+            for at in i..i + n as u64 {
                 let (Ok(idx), Ok(gpfn)) = (read_u64_at(mem, b.idxs, at), read_u64_at(mem, b.gpfns, at))
                 else {
                     return neg(EFAULT);
                 };
-                (idx, gpfn)
-            };
-            if gpfn == INVALID_FRAME {
-                return neg(EINVAL);
+                if gpfn == INVALID_FRAME {
+                    return neg(EINVAL);
+                }
+                let rc = status(m.add_to_physmap_batch_one(&mut batch, idx, gpfn));
+                if write_i32_at(mem, b.errs, at, rc).is_err() {
+                    return neg(EFAULT);
+                }
             }
-            let rc = match m.add_to_physmap_batch_one(&mut batch, idx, gpfn) {
-                Ok(()) => 0,
-                Err(e) => -e,
-            };
-            if write_i32_at(mem, b.errs, at, rc).is_err() {
-                return neg(EFAULT);
+        } else {
+            for j in 0..n {
+                if gpfns[j] == INVALID_FRAME {
+                    // The statuses of the entries before it, which Xen wrote one by one.
+                    let _ = write_i32s(mem, b.errs, i, &errs[..j]);
+                    return neg(EINVAL);
+                }
+                errs[j] = status(m.add_to_physmap_batch_one(&mut batch, idxs[j], gpfns[j]));
             }
+            // Shown writable above.
+            let _ = write_i32s(mem, b.errs, i, &errs[..n]);
         }
         i += n as u64;
     }
     0
 }
 
-/// Entries of `idxs` and `gpfns` read at a time.
+/// An entry's status as Xen writes it.
+fn status(rc: Result<(), i32>) -> i32 {
+    match rc {
+        Ok(()) => 0,
+        Err(e) => -e,
+    }
+}
+
+/// Entries of the arrays read and written at a time.
 const CHUNK: usize = 64;
 
 /// Whether two byte ranges, `(start, length)`, share no byte (false when either wraps).

@@ -216,6 +216,18 @@ fn batch_arrays_are_read_element_by_element() {
     assert!(r.sim.translate(r.dom0, Gfn(0x30031)).is_some());
     assert!(r.sim.translate(r.dom0, Gfn(0x30032)).is_none());
 
+    // errs running off the end at entry 2: entry 2 is mapped, its status cannot be written
+    // (-EFAULT), entry 3 is never reached.
+    let mut m = arena();
+    let errs = BASE + 0x1000 - 8;
+    m.put(ARG, &batch(LIST, LIST2, errs, 4)).unwrap();
+    put_u64s(&mut m, LIST, &[0x100, 0x101, 0x102, 0x103]);
+    put_u64s(&mut m, LIST2, &[0x30050, 0x30051, 0x30052, 0x30053]);
+    assert_eq!(call(&r.sim, r.dom0, &mut m, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), EFAULT);
+    assert_eq!(m.get::<[i32; 2]>(errs).unwrap(), [0, 0]);
+    assert!(r.sim.translate(r.dom0, Gfn(0x30052)).is_some());
+    assert!(r.sim.translate(r.dom0, Gfn(0x30053)).is_none());
+
     // errs laid over gpfns: each status lands in the next GFN before Xen reads it. Entry 0
     // fails (-EINVAL, unpopulated), which puts 0xffffffea in the high half of gpfns[1]: a GFN
     // beyond the P2M (-ENOENT); that status becomes the low half of gpfns[2], GFN 0xfffffffe.
