@@ -211,10 +211,8 @@ impl Buddy {
     }
 
     /// Allocates `2^order` contiguous, aligned frames, or `None`.
+    #[inline]
     pub(crate) fn alloc(&mut self, order: u32, c: Constraint) -> Option<u64> {
-        if order > MAX_ORDER {
-            return None;
-        }
         if let Some(s) = self.split.as_mut().filter(|s| s.order == order && s.c == c) {
             s.next -= 1 << order;
             let top = s.next;
@@ -223,6 +221,15 @@ impl Buddy {
             }
             self.free_frames -= 1 << order;
             return Some(top);
+        }
+        self.alloc_searching(order, c)
+    }
+
+    /// `alloc` when the block being handed out cannot serve: the search of the free lists.
+    #[inline(never)]
+    fn alloc_searching(&mut self, order: u32, c: Constraint) -> Option<u64> {
+        if order > MAX_ORDER {
+            return None;
         }
         self.settle();
         // The preferred node first, then (unless it must be that node) anywhere.

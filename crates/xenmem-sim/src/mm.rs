@@ -127,6 +127,7 @@ impl Machine {
     /// `alloc_domheap_pages` + `assign_pages`: `2^order` pages for `d`, or the errno
     /// `assign_pages` / the allocator gives (`-EINVAL` dying, `-EPERM` already over
     /// `max_pages`, `-E2BIG` over-allocation, `-ENOMEM` no memory).
+    #[inline]
     pub(crate) fn alloc_domheap_pages(&mut self, d: u16, order: u32, f: MemFlags) -> Result<u64, i32> {
         if order > MAX_ORDER {
             return Err(ENOMEM);

@@ -107,6 +107,7 @@ impl Machine {
     }
 
     /// `guest_physmap_add_page`: map `2^order` new pages of `d`.
+    #[inline]
     pub(crate) fn guest_physmap_add_page(
         &mut self,
         d: u16,
@@ -114,6 +115,16 @@ impl Machine {
         mfn: u64,
         order: u32,
     ) -> Result<(), i32> {
+        if order == 0 && !self.is_arm() && self.x86_add_page_to_empty(d, gfn, mfn) {
+            return Ok(());
+        }
+        self.guest_physmap_add_page_slow(d, gfn, mfn, order)
+    }
+
+    /// `guest_physmap_add_page` but for an x86 page onto an empty GFN. Out of line: the
+    /// common case stays short.
+    #[inline(never)]
+    fn guest_physmap_add_page_slow(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
         if self.is_arm() {
             self.arm_p2m_set_entry(d, gfn, 1 << order, mfn, Kind::Ram)
         } else {
@@ -145,7 +156,22 @@ impl Machine {
     /// `remove_from_physmap` once its checks passed: the page at `gfn` with a reference
     /// (`-ENOENT` if there is none that can be referenced), unmapped
     /// (`guest_physmap_remove_page`), the reference dropped.
+    #[inline]
     pub(crate) fn remove_mapped_page(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
+        if !self.is_arm() {
+            if let Some(mfn) = self.x86_take_foreign(d, gfn) {
+                // The lookup's reference, the last one this path holds: it may free the page.
+                self.put_page(mfn);
+                return Ok(());
+            }
+        }
+        self.remove_mapped_page_slow(d, gfn)
+    }
+
+    /// `remove_mapped_page` for all but an x86 foreign entry. Out of line: the common case
+    /// stays short.
+    #[inline(never)]
+    fn remove_mapped_page_slow(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
         if !self.is_arm() {
             if let Some(rc) = self.x86_remove_mapped(d, gfn) {
                 return rc;

@@ -53,14 +53,8 @@ impl Machine {
     /// pages' M2P set. One P2M leaf lookup per 512 pages for the check.
     pub(super) fn x86_p2m_add_page(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
         let n = 1u64 << order;
-        // The common case in one P2M walk: a page onto an empty GFN, where nothing is in the
-        // way and the checks below pass.
-        if n == 1 && self.gfn_range_ok(gfn, 1) && !self.dom(d).is_dying() {
-            let kind = self.own_kind(mfn);
-            if self.dom_mut(d).p2m.fill_empty(gfn, Entry::new(kind, mfn)) {
-                self.xenheap_mapped(mfn, gfn, kind);
-                return Ok(());
-            }
+        if n == 1 && self.x86_add_page_to_empty(d, gfn, mfn) {
+            return Ok(());
         }
         let p2m = &self.dom(d).p2m;
         if p2m.find_in_run(gfn, n, Entry::is_special).is_some() {
@@ -83,6 +77,23 @@ impl Machine {
                 x.gfn = Some(gfn);
             }
         }
+    }
+
+    /// `guest_physmap_add_page`'s common case in one P2M walk: one page of a translated
+    /// domain onto an empty GFN, where nothing is in the way and `p2m_set_entry`'s checks
+    /// pass. False, with nothing changed, otherwise.
+    #[inline]
+    pub(super) fn x86_add_page_to_empty(&mut self, d: u16, gfn: u64, mfn: u64) -> bool {
+        let dom = self.dom(d);
+        if !dom.translated || dom.is_dying() || !self.gfn_range_ok(gfn, 1) {
+            return false;
+        }
+        let kind = self.own_kind(mfn);
+        if !self.dom_mut(d).p2m.fill_empty(gfn, Entry::new(kind, mfn)) {
+            return false;
+        }
+        self.xenheap_mapped(mfn, gfn, kind);
+        true
     }
 
     /// What `p2m_set_entry` refuses: a GFN beyond the P2M (`-ENOENT` from the page-table
@@ -123,11 +134,6 @@ impl Machine {
     /// (a hole, MMIO, populate-on-demand), which the full path answers.
     #[inline]
     pub(super) fn x86_remove_mapped(&mut self, d: u16, gfn: u64) -> Option<Result<(), i32>> {
-        if let Some(mfn) = self.x86_take_foreign(d, gfn) {
-            // The lookup's reference, the last one this path holds: it may free the page.
-            self.put_page(mfn);
-            return Some(Ok(()));
-        }
         let dom = self.dom(d);
         if !dom.translated {
             return None;
@@ -158,13 +164,13 @@ impl Machine {
         Some(rc)
     }
 
-    /// [`Self::x86_remove_mapped`]'s common case in one P2M walk: another domain's page,
+    /// `remove_from_physmap`'s common case in one P2M walk: another domain's page,
     /// mapped foreign in a 4 KiB table of a translated domain that is not dying, at a GFN
     /// within the P2M. Takes the lookup's reference, clears the entry and gives the entry's
     /// reference back (never the last: the lookup's is held); the caller drops the lookup's.
     /// `None`, with nothing changed, in any other case.
     #[inline]
-    fn x86_take_foreign(&mut self, d: u16, gfn: u64) -> Option<u64> {
+    pub(super) fn x86_take_foreign(&mut self, d: u16, gfn: u64) -> Option<u64> {
         if !self.gfn_range_ok(gfn, 1) {
             return None;
         }
