@@ -77,11 +77,11 @@ impl Target<'_> {
         self.source.len() as u64 * self.windows.len() as u64
     }
 
-    /// Frame `k` of the measurement: where it goes and which foreign GFN it is.
-    fn frame(&self, k: u64) -> (Gfn, Gfn) {
-        let n = self.source.len() as u64;
-        let (w, i) = ((k / n) as usize, (k % n) as usize);
-        (Gfn(self.windows[w].0 + i as u64), self.source[i])
+    /// The measurement's frames in order: where each goes and which foreign GFN it is.
+    fn frames_in_order(&self) -> impl Iterator<Item = (Gfn, Gfn)> + '_ {
+        self.windows
+            .iter()
+            .flat_map(move |w| self.source.iter().zip(0..).map(move |(&from, i)| (Gfn(w.0 + i), from)))
     }
 }
 
@@ -174,12 +174,14 @@ pub fn measure<H: Hypercall, C: Clock>(
     let calls = xen.backend().count();
     let start = clock.now_ns();
     let mut done = 0u64;
+    let mut next = target.frames_in_order();
     while done < frames {
         let n = (frames - done).min(way.batch as u64) as usize;
-        for j in 0..n {
-            let (at, from) = target.frame(done + j as u64);
-            scratch.gfns[j] = at;
-            scratch.idxs[j] = from;
+        for ((at, from), (gfn, idx)) in
+            next.by_ref().take(n).zip(scratch.gfns.iter_mut().zip(scratch.idxs.iter_mut()))
+        {
+            *gfn = at;
+            *idx = from;
         }
         let (idxs, gfns, errs) = (&scratch.idxs[..n], &scratch.gfns[..n], &mut scratch.errs[..n]);
         let failed = match xen.map_foreign_batch(DomId::SELF, target.foreign, idxs, gfns, errs) {
@@ -192,9 +194,10 @@ pub fn measure<H: Hypercall, C: Clock>(
         if let Some(e) = failed {
             // Leave the physmap as it was: the frames of this call that did map, and all
             // before it.
-            let this_call = (0..n).filter(|&j| errs[j].is_ok()).map(|j| done + j as u64);
-            for k in (0..done).chain(this_call) {
-                let _ = xen.remove_from_physmap(DomId::SELF, target.frame(k).0);
+            let before = target.frames_in_order().take(done as usize).map(|(at, _)| at);
+            let this_call = gfns.iter().zip(errs.iter()).filter(|(_, s)| s.is_ok()).map(|(&at, _)| at);
+            for at in before.chain(this_call) {
+                let _ = xen.remove_from_physmap(DomId::SELF, at);
             }
             return Err(e);
         }
@@ -206,8 +209,7 @@ pub fn measure<H: Hypercall, C: Clock>(
     let calls = xen.backend().count();
     let start = clock.now_ns();
     let mut first_error = None;
-    for k in 0..frames {
-        let gfn = target.frame(k).0;
+    for (gfn, _) in target.frames_in_order() {
         if let Err(error) = xen.remove_from_physmap(DomId::SELF, gfn) {
             first_error.get_or_insert(EconomyError::Unmap { gfn, error });
         }

@@ -51,7 +51,8 @@ pub(super) fn add_to_physmap_batch(
     // and statuses Xen's element-by-element copies would, unless a status written between two
     // reads changes an element still to be read: only when `errs` overlaps neither array.
     let apart = |base: u64, elem: u64| disjoint((b.errs, size * 4), (base, size * elem));
-    let chunked = apart(b.idxs, 8) && apart(b.gpfns, 8);
+    // (A batch of a few entries is cheaper element by element than chunk by chunk.)
+    let chunked = size - start as u64 >= 8 && apart(b.idxs, 8) && apart(b.gpfns, 8);
     let (mut idxs, mut gpfns, mut errs) = ([0u64; CHUNK], [0u64; CHUNK], [0i32; CHUNK]);
     let mut i = start as u64;
     while i < size {
