@@ -68,6 +68,7 @@
 
 mod dom0;
 mod domu;
+pub mod economy;
 #[cfg(feature = "model")]
 pub mod model;
 mod report;

@@ -99,6 +99,18 @@ pub fn run_x86_64_pvh_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     (sim, summary)
 }
 
+/// The hypercall economy's machine ([`crate::economy`]): dom0's machine and a domU with the
+/// RAM the kernel's toolstack gives it (16 MiB at gfn 0), whose pages dom0 maps. Returns the
+/// model, the domU, and its populated GFNs.
+pub fn x86_64_economy_machine() -> (Sim, DomId, core::ops::Range<u64>) {
+    let sim = x86_64_pvh_machine();
+    let domu = sim
+        .create_domain(DomainConfig { max_pages: DOMU_MAX_PAGES, ..DomainConfig::domu(DomainKind::Pvh) })
+        .expect("domU");
+    sim.populate_ram(domu, Gfn(0), DOMU_RAM_PAGES).expect("domU RAM");
+    (sim, domu, 0..DOMU_RAM_PAGES)
+}
+
 /// Runs the domU cases on the model: dom0's machine plus the sibling and the domU the
 /// kernel's toolstack builds, the domU as the caller.
 pub fn run_x86_64_pvh_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {

@@ -139,12 +139,26 @@ pub(crate) struct DomainTable {
 }
 
 impl DomainTable {
+    #[inline]
     pub(crate) fn get(&self, id: &u16) -> Option<&Domain> {
         self.slots.get(*id as usize).and_then(|s| s.as_deref())
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: &u16) -> Option<&mut Domain> {
         self.slots.get_mut(*id as usize).and_then(|s| s.as_deref_mut())
+    }
+
+    /// Two different domains at once, the first to change (the hot paths that move a
+    /// reference from one domain's page into another's P2M).
+    pub(crate) fn pair(&mut self, a: u16, b: u16) -> Option<(&mut Domain, &Domain)> {
+        let (a, b) = (a as usize, b as usize);
+        if a == b || a.max(b) >= self.slots.len() {
+            return None;
+        }
+        let (lo, hi) = self.slots.split_at_mut(a.max(b));
+        let (x, y) = if a < b { (lo.get_mut(a)?, hi.first()?) } else { (hi.first_mut()?, lo.get(b)?) };
+        Some((x.as_deref_mut()?, y.as_deref()?))
     }
 
     pub(crate) fn contains_key(&self, id: &u16) -> bool {

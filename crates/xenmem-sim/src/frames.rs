@@ -32,6 +32,16 @@ const OWNER_XEN: u16 = 0x7FF2; // DOMID_XEN
 const ALLOCATED: u16 = 0x8000;
 const REFS_SPILL: u16 = u16::MAX;
 
+/// The owner an owner code names.
+#[inline]
+fn decode_owner(code: u16) -> Owner {
+    match code & !ALLOCATED {
+        OWNER_FREE => Owner::Free,
+        OWNER_XEN => Owner::Xen,
+        d => Owner::Domain(d),
+    }
+}
+
 #[derive(Clone, Copy)]
 struct FrameInfo {
     /// Owner id, with [`ALLOCATED`] set while the owner's allocation reference is held.
@@ -103,21 +113,20 @@ impl FrameTable {
         mfn < self.len()
     }
 
+    #[inline]
     fn at(&self, mfn: u64) -> Option<&FrameInfo> {
         usize::try_from(mfn).ok().and_then(|i| self.info.get(i))
     }
 
+    #[inline]
     fn at_mut(&mut self, mfn: u64) -> Option<&mut FrameInfo> {
         usize::try_from(mfn).ok().and_then(|i| self.info.get_mut(i))
     }
 
     /// The owner (Free for a frame that is not RAM).
+    #[inline]
     pub(crate) fn owner(&self, mfn: u64) -> Owner {
-        match self.at(mfn).map(|f| f.owner & !ALLOCATED) {
-            None | Some(OWNER_FREE) => Owner::Free,
-            Some(OWNER_XEN) => Owner::Xen,
-            Some(d) => Owner::Domain(d),
-        }
+        self.at(mfn).map_or(Owner::Free, |f| decode_owner(f.owner))
     }
 
     /// Whether the owner's allocation reference (`PGC_allocated`) is held.
@@ -178,6 +187,14 @@ impl FrameTable {
             f.refs += 1;
             return;
         }
+        self.get_ref_spilled(mfn);
+    }
+
+    /// `get_ref` for a count that no longer fits the record. Out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn get_ref_spilled(&mut self, mfn: u64) {
+        let Some(f) = self.at_mut(mfn) else { return };
         let now = if f.refs == REFS_SPILL { None } else { Some(f.refs as u32) };
         f.refs = REFS_SPILL;
         let slot = self.spill.entry(mfn).or_insert(now.unwrap_or(0));
@@ -186,39 +203,57 @@ impl FrameTable {
 
     /// `page_get_owner_and_reference`'s frame-table half: if the frame is in use (its count is
     /// not zero), takes a reference and returns its owner. One lookup, for the hot paths.
+    #[inline]
     pub(crate) fn reference(&mut self, mfn: u64) -> Option<Owner> {
-        let f = *self.at(mfn)?;
+        let f = self.at_mut(mfn)?;
         if f.owner & ALLOCATED == 0 && f.refs == 0 {
             return None;
         }
-        let owner = self.owner(mfn);
+        let owner = decode_owner(f.owner);
         if f.refs < REFS_SPILL - 1 {
-            if let Some(slot) = self.at_mut(mfn) {
-                slot.refs += 1;
-            }
+            f.refs += 1;
         } else {
-            self.get_ref(mfn);
+            self.get_ref_spilled(mfn);
         }
         Some(owner)
     }
 
     /// Drops one reference (never below zero).
     pub(crate) fn put_ref(&mut self, mfn: u64) {
-        let spilled = self.spill.get(&mfn).copied();
-        let Some(f) = self.at_mut(mfn) else { return };
+        self.drop_ref(mfn);
+    }
+
+    /// `put_page`'s frame-table half: drops one reference if there is one beyond the
+    /// allocation reference, and says whether one was dropped and the count is now zero (the
+    /// frame is to be freed). One lookup, for the hot paths.
+    #[inline]
+    pub(crate) fn drop_ref(&mut self, mfn: u64) -> Option<bool> {
+        let f = self.at_mut(mfn)?;
         match f.refs {
-            0 => {}
-            REFS_SPILL => {
-                let left = spilled.unwrap_or(1).saturating_sub(1);
-                if left < (REFS_SPILL - 1) as u32 {
-                    f.refs = left as u16;
-                    self.spill.remove(&mfn);
-                } else {
-                    self.spill.insert(mfn, left);
-                }
+            0 => None,
+            REFS_SPILL => self.drop_ref_spilled(mfn),
+            _ => {
+                f.refs -= 1;
+                Some(f.refs == 0 && f.owner & ALLOCATED == 0)
             }
-            _ => f.refs -= 1,
         }
+    }
+
+    /// `drop_ref` for a count kept in the spill map. Out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn drop_ref_spilled(&mut self, mfn: u64) -> Option<bool> {
+        // A count in the spill map is at least `REFS_SPILL - 1`, so never zero.
+        let left = self.spill.get(&mfn).copied()?.saturating_sub(1);
+        let f = self.at_mut(mfn)?;
+        if left < (REFS_SPILL - 1) as u32 {
+            f.refs = left as u16;
+            self.spill.remove(&mfn);
+        } else {
+            self.spill.insert(mfn, left);
+        }
+        let f = self.at(mfn)?;
+        Some(f.refs == 0 && f.owner & ALLOCATED == 0)
     }
 
     /// Reads `buf.len()` bytes at `offset` of the frame (zeros if never written).

@@ -155,7 +155,18 @@ pub(crate) fn read_obj<T: FromBytes + IntoBytes>(
     addr: u64,
 ) -> Result<T, BadAddress> {
     let mut v = T::new_zeroed();
-    mem.read(addr, v.as_mut_bytes())?;
+    let bytes = v.as_mut_bytes();
+    // A struct of a word or two (remove_from_physmap's) as words: cheaper than a copy of
+    // any length, and as all-or-nothing, since reading has no effect to undo.
+    if bytes.len() == 16 {
+        let bad = BadAddress { addr, len: 16 };
+        let hi = addr.checked_add(8).ok_or(bad)?;
+        let (lo, hi) = (mem.read_u64(addr).map_err(|_| bad)?, mem.read_u64(hi).map_err(|_| bad)?);
+        bytes[..8].copy_from_slice(&lo.to_le_bytes());
+        bytes[8..].copy_from_slice(&hi.to_le_bytes());
+        return Ok(v);
+    }
+    mem.read(addr, bytes)?;
     Ok(v)
 }
 
@@ -172,6 +183,55 @@ pub(crate) fn read_u64_at(
     i: u64,
 ) -> Result<u64, BadAddress> {
     mem.read_u64(element(base, i, 8)?)
+}
+
+/// Elements `i..i + out.len()` of a `u64` array at `base`, all or nothing (one copy for
+/// what `__copy_from_guest_offset` would read element by element).
+pub(crate) fn read_u64s(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+    out: &mut [u64],
+) -> Result<(), BadAddress> {
+    let addr = element(base, i, 8)?;
+    mem.read(addr, out.as_mut_bytes())?;
+    for v in out.iter_mut() {
+        *v = u64::from_le(*v);
+    }
+    Ok(())
+}
+
+/// Elements `i..i + out.len()` of an `int` array at `base`, all or nothing.
+pub(crate) fn read_i32s(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+    out: &mut [i32],
+) -> Result<(), BadAddress> {
+    let addr = element(base, i, 4)?;
+    mem.read(addr, out.as_mut_bytes())?;
+    for v in out.iter_mut() {
+        *v = i32::from_le(*v);
+    }
+    Ok(())
+}
+
+/// `v` as elements `i..` of an `int` array at `base`, all or nothing (one copy for what
+/// `__copy_to_guest_offset` would write element by element).
+pub(crate) fn write_i32s(
+    mem: &mut (impl GuestMemory + ?Sized),
+    base: u64,
+    i: u64,
+    v: &[i32],
+) -> Result<(), BadAddress> {
+    let mut le = [0i32; 64];
+    let Some(le) = le.get_mut(..v.len()) else {
+        return v.iter().zip(i..).try_for_each(|(&x, at)| write_i32_at(mem, base, at, x));
+    };
+    for (d, &x) in le.iter_mut().zip(v) {
+        *d = x.to_le();
+    }
+    mem.write(element(base, i, 4)?, le.as_bytes())
 }
 
 /// `__copy_to_guest_offset` of one `u64`.

@@ -56,10 +56,12 @@
 //!
 //! # Costs
 //!
-//! Populating at order 9 takes about 2 ns a page (a 16 GiB guest in about 10 ms), a foreign
-//! batch about 45 ns an entry, and a mapped page that was never written costs 4 to 8 bytes of
-//! model memory (4 for the frame table, up to 8 for a P2M entry; order-9 extents are 2 MiB
-//! superpage entries). `benches/model.rs` measures them.
+//! On the project's 2-core machine: populating a 16 GiB guest takes about 1 ns a page at
+//! order 9 and 12 ns at order 0, a foreign batch about 13 ns an entry, removing a foreign
+//! mapping (one hypercall) about 19 ns; a mapped page that was never written costs 4 to 13
+//! bytes of model memory (4 for the frame table, up to 8 for a P2M entry, a quarter byte a
+//! frame for the heap's bitmaps; order-9 extents are 2 MiB superpage entries).
+//! `benches/model.rs` measures them; BENCHMARKS.md says where the time goes.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

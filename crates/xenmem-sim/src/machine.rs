@@ -85,11 +85,13 @@ impl Machine {
         self.cfg.arch == crate::Arch::Arm64
     }
 
+    #[inline]
     pub(crate) fn dom(&self, id: u16) -> &Domain {
         // Callers pass ids they looked up under the same lock.
         self.domains.get(&id).expect("domain looked up under the same lock")
     }
 
+    #[inline]
     pub(crate) fn dom_mut(&mut self, id: u16) -> &mut Domain {
         self.domains.get_mut(&id).expect("domain looked up under the same lock")
     }
@@ -136,6 +138,7 @@ impl Machine {
     }
 
     /// Whether `gfn .. gfn + n` fits the P2M (`p2m_set_entry`'s range check).
+    #[inline]
     pub(crate) fn gfn_range_ok(&self, gfn: u64, n: u64) -> bool {
         gfn.checked_add(n).is_some_and(|end| end <= 1u64 << self.cfg.gfn_bits)
     }

@@ -39,24 +39,32 @@ impl Machine {
     }
 
     /// `page_get_owner_and_reference`: takes a reference on a page in use and names its owner.
+    #[inline]
     pub(crate) fn page_get_owner_and_reference(&mut self, mfn: u64) -> Option<u16> {
         match self.frames.reference(mfn)? {
             Owner::Domain(d) => Some(d),
-            Owner::Xen => match self.xenheap.get(&mfn) {
-                Some(x) => Some(x.shared_with),
-                None => {
-                    self.frames.put_ref(mfn);
-                    None
-                }
-            },
-            Owner::Free => {
-                self.frames.put_ref(mfn);
-                None
-            }
+            other => self.xen_page_owner_after_reference(mfn, other),
         }
     }
 
+    /// `page_get_owner_and_reference` for a page that is not a domain's: a Xen heap page
+    /// names the domain it is shared with; otherwise the reference goes back. Out of line:
+    /// the domain pages of the hot paths never come here.
+    #[cold]
+    #[inline(never)]
+    fn xen_page_owner_after_reference(&mut self, mfn: u64, owner: Owner) -> Option<u16> {
+        let shared = match owner {
+            Owner::Xen => self.xenheap.get(&mfn).map(|x| x.shared_with),
+            _ => None,
+        };
+        if shared.is_none() {
+            self.frames.put_ref(mfn);
+        }
+        shared
+    }
+
     /// `get_page(page, d)`: a reference, if the page is in use and `d`'s.
+    #[inline]
     pub(crate) fn get_page(&mut self, mfn: u64, d: u16) -> bool {
         match self.page_get_owner_and_reference(mfn) {
             Some(o) if o == d => true,
@@ -69,12 +77,9 @@ impl Machine {
     }
 
     /// `put_page`: drops a reference; the last one frees the page.
+    #[inline]
     pub(crate) fn put_page(&mut self, mfn: u64) {
-        if self.frames.refs(mfn) == 0 {
-            return;
-        }
-        self.frames.put_ref(mfn);
-        if self.frames.count(mfn) == 0 {
+        if self.frames.drop_ref(mfn) == Some(true) {
             self.free_page(mfn);
         }
     }
@@ -91,6 +96,7 @@ impl Machine {
     }
 
     /// `free_domheap_pages` for one page whose count reached zero.
+    #[inline(never)]
     fn free_page(&mut self, mfn: u64) {
         match self.frames.owner(mfn) {
             Owner::Domain(d) => {
@@ -121,6 +127,7 @@ impl Machine {
     /// `alloc_domheap_pages` + `assign_pages`: `2^order` pages for `d`, or the errno
     /// `assign_pages` / the allocator gives (`-EINVAL` dying, `-EPERM` already over
     /// `max_pages`, `-E2BIG` over-allocation, `-ENOMEM` no memory).
+    #[inline]
     pub(crate) fn alloc_domheap_pages(&mut self, d: u16, order: u32, f: MemFlags) -> Result<u64, i32> {
         self.alloc_domheap_pages_where(d, order, f, None)
     }

@@ -128,17 +128,37 @@ fn in_range(gfn: u64) -> bool {
 
 /// The last-level directory for `gfn`, creating the directories on the way (counted in
 /// `tables`).
-fn l2_walk<'a>(root: &'a mut Dir<Dir<L2>>, tables: &mut usize, gfn: u64) -> Option<&'a mut L2> {
+#[inline]
+fn l2_walk<'a>(root: &'a mut Dir<Dir<L2>>, tables: &mut usize, gfn: u64) -> &'a mut L2 {
     let (a, b, _, _) = split(gfn);
-    let l3 = root.slots[a].get_or_insert_with(|| {
-        *tables += 1;
-        Dir::new()
-    });
-    let l2 = l3.slots[b].get_or_insert_with(|| {
-        *tables += 1;
-        L2::new()
-    });
-    Some(l2)
+    let l3 = root.slots[a].get_or_insert_with(|| new_table(tables, Dir::new));
+    l3.slots[b].get_or_insert_with(|| new_table(tables, L2::new))
+}
+
+/// A new table, counted. Out of line: the walks that find their tables stay short.
+#[cold]
+#[inline(never)]
+fn new_table<T>(tables: &mut usize, make: fn() -> Box<T>) -> Box<T> {
+    *tables += 1;
+    make()
+}
+
+/// The 4 KiB table for slot `c` of `l2`, made from the superpage there (or empty).
+#[cold]
+#[inline(never)]
+fn new_leaf(l2: &mut L2, c: usize, tables: &mut usize) -> Box<Leaf> {
+    *tables += 1;
+    let s = l2.superpage(c);
+    let mut leaf: Box<Leaf> = Box::new([0; FANOUT]);
+    if !s.is_empty() {
+        for (i, slot) in leaf.iter_mut().enumerate() {
+            *slot = s.plus(i as u64).0;
+        }
+        if let Some(sp) = l2.supers.as_mut() {
+            sp[c] = 0;
+        }
+    }
+    leaf
 }
 
 impl P2m {
@@ -151,12 +171,13 @@ impl P2m {
         self.root.slots[a].as_ref()?.slots[b].as_deref()
     }
 
-    fn l2_mut(&mut self, gfn: u64) -> Option<&mut L2> {
+    fn l2_mut(&mut self, gfn: u64) -> &mut L2 {
         let P2m { root, tables, .. } = self;
         l2_walk(root, tables, gfn)
     }
 
     /// The entry at `gfn`.
+    #[inline]
     pub(crate) fn get(&self, gfn: u64) -> Entry {
         if !in_range(gfn) {
             return Entry::EMPTY;
@@ -177,40 +198,114 @@ impl P2m {
     }
 
     /// The 4 KiB table for `gfn`'s 512 GFNs, splitting a superpage there into one.
-    fn leaf_mut(&mut self, gfn: u64) -> Option<&mut Leaf> {
+    #[inline]
+    fn leaf_mut(&mut self, gfn: u64) -> &mut Leaf {
         let (_, _, c, _) = split(gfn);
         let P2m { root, tables, .. } = self;
-        let l2 = l2_walk(root, tables, gfn)?;
+        let l2 = l2_walk(root, tables, gfn);
         if l2.leaves[c].is_none() {
-            *tables += 1;
-            let s = l2.superpage(c);
-            let mut leaf: Box<Leaf> = Box::new([0; FANOUT]);
-            if !s.is_empty() {
-                for (i, slot) in leaf.iter_mut().enumerate() {
-                    *slot = s.plus(i as u64).0;
-                }
-                if let Some(sp) = l2.supers.as_mut() {
-                    sp[c] = 0;
-                }
-            }
+            let leaf = new_leaf(l2, c, tables);
             l2.leaves[c] = Some(leaf);
         }
-        l2.leaves[c].as_deref_mut()
+        l2.leaves[c].get_or_insert_with(|| Box::new([0; FANOUT]))
+    }
+
+    /// The 4 KiB table for `gfn`'s 512 GFNs if there is one (no superpage split, no table
+    /// made).
+    #[inline]
+    fn leaf_if_any(&mut self, gfn: u64) -> Option<&mut Leaf> {
+        let (a, b, c, _) = split(gfn);
+        self.root.slots[a].as_mut()?.slots[b].as_mut()?.leaves[c].as_deref_mut()
+    }
+
+    /// Clears `gfn` if it holds a foreign entry in a 4 KiB table and `take` accepts its frame;
+    /// the frame, or `None` with nothing changed. One walk, for unmapping foreign pages.
+    #[inline]
+    pub(crate) fn take_foreign(&mut self, gfn: u64, take: impl FnOnce(u64) -> bool) -> Option<u64> {
+        if !in_range(gfn) {
+            return None;
+        }
+        let slot = &mut self.leaf_if_any(gfn)?[(gfn as usize) & (FANOUT - 1)];
+        let e = Entry(*slot);
+        if e.kind() != Some(Kind::Foreign) || !take(e.mfn()) {
+            return None;
+        }
+        *slot = 0;
+        self.entries -= 1;
+        Some(e.mfn())
     }
 
     /// Sets `gfn` to `e` and returns what was there. A GFN beyond the tree is left alone
     /// (callers check the range first).
+    #[inline]
     pub(crate) fn set(&mut self, gfn: u64, e: Entry) -> Entry {
-        if !in_range(gfn) || (e.is_empty() && self.get(gfn).is_empty()) {
+        if !in_range(gfn) {
             return Entry::EMPTY;
         }
-        let Some(leaf) = self.leaf_mut(gfn) else { return Entry::EMPTY };
-        let old = Entry(std::mem::replace(&mut leaf[(gfn as usize) & (FANOUT - 1)], e.0));
-        self.entries = self.entries + (!e.is_empty()) as u64 - (!old.is_empty()) as u64;
-        if !e.is_empty() && gfn > self.max_mapped {
+        let i = (gfn as usize) & (FANOUT - 1);
+        if e.is_empty() {
+            // Clearing makes no table: clear in place, or split a superpage, or do nothing.
+            let old = if let Some(leaf) = self.leaf_if_any(gfn) {
+                Entry(std::mem::take(&mut leaf[i]))
+            } else if self.get(gfn).is_empty() {
+                return Entry::EMPTY;
+            } else {
+                Entry(std::mem::take(&mut self.leaf_mut(gfn)[i]))
+            };
+            self.entries -= (!old.is_empty()) as u64;
+            return old;
+        }
+        let old = Entry(std::mem::replace(&mut self.leaf_mut(gfn)[i], e.0));
+        self.entries += old.is_empty() as u64;
+        if gfn > self.max_mapped {
             self.max_mapped = gfn;
         }
         old
+    }
+
+    /// Sets `gfn` to the non-empty `e` if nothing is mapped there, in one walk; false, with
+    /// nothing changed, if something is (or `gfn` is beyond the tree). The common case of
+    /// every mapping operation, which must look at what is in the way before it writes.
+    #[inline]
+    pub(crate) fn fill_empty(&mut self, gfn: u64, e: Entry) -> bool {
+        if !in_range(gfn) || e.is_empty() {
+            return false;
+        }
+        let Some(leaf) = self.leaf_if_any(gfn) else { return self.fill_empty_new_leaf(gfn, e) };
+        let slot = &mut leaf[(gfn as usize) & (FANOUT - 1)];
+        if *slot != 0 {
+            return false;
+        }
+        *slot = e.0;
+        self.filled(gfn);
+        true
+    }
+
+    /// `fill_empty` where `gfn` has no 4 KiB table: a superpage there is in the way;
+    /// otherwise a table is made. Out of line: once per 512 GFNs.
+    #[cold]
+    #[inline(never)]
+    fn fill_empty_new_leaf(&mut self, gfn: u64, e: Entry) -> bool {
+        let (_, _, c, d) = split(gfn);
+        let P2m { root, tables, .. } = self;
+        let l2 = l2_walk(root, tables, gfn);
+        if !l2.superpage(c).is_empty() {
+            return false;
+        }
+        let mut leaf = new_leaf(l2, c, tables);
+        leaf[d] = e.0;
+        l2.leaves[c] = Some(leaf);
+        self.filled(gfn);
+        true
+    }
+
+    /// An empty `gfn` was just filled.
+    #[inline]
+    fn filled(&mut self, gfn: u64) {
+        self.entries += 1;
+        if gfn > self.max_mapped {
+            self.max_mapped = gfn;
+        }
     }
 
     /// Maps `n` GFNs from `gfn` to `kind` frames from `first_mfn` on, calling `old` for every
@@ -237,7 +332,7 @@ impl P2m {
             if chunk == FANOUT && mfn % SUPER == 0 {
                 self.set_superpage(at, Entry::new(kind, mfn), &mut old);
             } else {
-                let Some(leaf) = self.leaf_mut(at) else { return };
+                let leaf = self.leaf_mut(at);
                 let mut added = 0u64;
                 for (i, slot) in leaf[off..off + chunk].iter_mut().enumerate() {
                     let prev = Entry(*slot);
@@ -262,7 +357,7 @@ impl P2m {
         let (_, _, c, _) = split(at);
         let mut freed_table = false;
         let mut replaced = 0u64;
-        let Some(l2) = self.l2_mut(at) else { return };
+        let l2 = self.l2_mut(at);
         if let Some(leaf) = l2.leaves[c].take() {
             freed_table = true;
             for (i, &p) in leaf.iter().enumerate() {

@@ -14,7 +14,9 @@
 use super::add_to_physmap::xatp_permission_check;
 use super::neg;
 use crate::error::errno::*;
-use crate::guest_memory::{read_obj, read_u64_at, write_i32_at, GuestMemory};
+use crate::guest_memory::{
+    read_i32s, read_obj, read_u64_at, read_u64s, write_i32_at, write_i32s, GuestMemory,
+};
 use crate::machine::Machine;
 use xenmem::abi::*;
 
@@ -49,20 +51,73 @@ pub(super) fn add_to_physmap_batch(
     if space == XENMAPSPACE_DEV_MMIO && b.foreign_domid != 0 {
         return neg(EOPNOTSUPP);
     }
-    for i in start as u64..b.size as u64 {
-        let (Ok(idx), Ok(gpfn)) = (read_u64_at(mem, b.idxs, i), read_u64_at(mem, b.gpfns, i)) else {
-            return neg(EFAULT);
-        };
-        if gpfn == INVALID_FRAME {
-            return neg(EINVAL);
+    let mut batch = crate::physmap::Batch::new(caller, d, space, b.foreign_domid);
+    let size = b.size as u64;
+    // Reading the arrays a chunk at a time and writing the statuses after gives the entries
+    // and statuses Xen's element-by-element copies would, unless a status written between two
+    // reads changes an element still to be read: only when `errs` overlaps neither array.
+    let apart = |base: u64, elem: u64| disjoint((b.errs, size * 4), (base, size * elem));
+    // (A batch of a few entries is cheaper element by element than chunk by chunk.)
+    let chunked = size - start as u64 >= 8 && apart(b.idxs, 8) && apart(b.gpfns, 8);
+    let (mut idxs, mut gpfns, mut errs) = ([0u64; CHUNK], [0u64; CHUNK], [0i32; CHUNK]);
+    let mut i = start as u64;
+    while i < size {
+        let n = (size - i).min(CHUNK as u64) as usize;
+        // A chunk that cannot be read whole, or whose statuses could not be written whole, goes
+        // element by element, so that the entries before a bad element are done and the fault
+        // is met where Xen meets it. Writing back what the statuses hold shows they can be
+        // written, without changing a byte.
+        let whole = chunked
+            && read_u64s(mem, b.idxs, i, &mut idxs[..n]).is_ok()
+            && read_u64s(mem, b.gpfns, i, &mut gpfns[..n]).is_ok()
+            && read_i32s(mem, b.errs, i, &mut errs[..n]).is_ok()
+            && write_i32s(mem, b.errs, i, &errs[..n]).is_ok();
+        if !whole {
+            for at in i..i + n as u64 {
+                let (Ok(idx), Ok(gpfn)) = (read_u64_at(mem, b.idxs, at), read_u64_at(mem, b.gpfns, at))
+                else {
+                    return neg(EFAULT);
+                };
+                if gpfn == INVALID_FRAME {
+                    return neg(EINVAL);
+                }
+                let rc = status(m.add_to_physmap_batch_one(&mut batch, idx, gpfn));
+                if write_i32_at(mem, b.errs, at, rc).is_err() {
+                    return neg(EFAULT);
+                }
+            }
+        } else {
+            for j in 0..n {
+                if gpfns[j] == INVALID_FRAME {
+                    // The statuses of the entries before it, which Xen wrote one by one.
+                    let _ = write_i32s(mem, b.errs, i, &errs[..j]);
+                    return neg(EINVAL);
+                }
+                errs[j] = status(m.add_to_physmap_batch_one(&mut batch, idxs[j], gpfns[j]));
+            }
+            // Shown writable above.
+            let _ = write_i32s(mem, b.errs, i, &errs[..n]);
         }
-        let rc = match m.add_to_physmap_one(caller, d, space, b.foreign_domid, idx, gpfn) {
-            Ok(()) => 0,
-            Err(e) => -e,
-        };
-        if write_i32_at(mem, b.errs, i, rc).is_err() {
-            return neg(EFAULT);
-        }
+        i += n as u64;
     }
     0
+}
+
+/// An entry's status as Xen writes it.
+fn status(rc: Result<(), i32>) -> i32 {
+    match rc {
+        Ok(()) => 0,
+        Err(e) => -e,
+    }
+}
+
+/// Entries of the arrays read and written at a time.
+const CHUNK: usize = 64;
+
+/// Whether two byte ranges, `(start, length)`, share no byte (false when either wraps).
+fn disjoint(a: (u64, u64), b: (u64, u64)) -> bool {
+    match (a.0.checked_add(a.1), b.0.checked_add(b.1)) {
+        (Some(a_end), Some(b_end)) => a_end <= b.0 || b_end <= a.0,
+        _ => false,
+    }
 }

@@ -29,10 +29,7 @@ pub(super) fn remove_from_physmap(
     if let Err(e) = allowed {
         return neg(e);
     }
-    let Some((mfn, _)) = m.get_page_from_gfn(d, x.gpfn) else { return neg(ENOENT) };
-    let rc = m.guest_physmap_remove_page(d, x.gpfn, mfn);
-    m.put_page(mfn);
-    match rc {
+    match m.remove_mapped_page(d, x.gpfn) {
         Ok(()) => 0,
         Err(e) => neg(e),
     }

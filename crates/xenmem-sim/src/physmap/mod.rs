@@ -14,13 +14,37 @@ mod x86;
 
 pub(crate) use pod::POD_MRP_ENTRIES;
 
+use crate::error::errno::ENOENT;
 use crate::machine::Machine;
 use crate::p2m::{Entry, Kind};
+
+/// One `add_to_physmap_batch` call as [`Machine::add_to_physmap_batch_one`] maps it: the
+/// batch's constants, and what it carries from one entry to the next.
+pub(crate) struct Batch {
+    caller: u16,
+    d: u16,
+    space: u32,
+    foreign: u16,
+    /// x86 `gmfn_foreign`: the domain the pages come from, allowed by the checks that look at
+    /// the domains alone, valid while only successful entries onto empty GFNs have run.
+    foreign_source: Option<u16>,
+}
+
+impl Batch {
+    /// A batch `caller` issues for domain `d`.
+    pub(crate) fn new(caller: u16, d: u16, space: u32, foreign: u16) -> Batch {
+        Batch { caller, d, space, foreign, foreign_source: None }
+    }
+}
 
 impl Machine {
     /// Writes `n` entries of `kind` for frames `mfn..` at `gfn..` in `d`'s P2M and settles
     /// what they replaced.
     pub(crate) fn p2m_write_run(&mut self, d: u16, gfn: u64, n: u64, kind: Kind, mfn: u64) {
+        if n == 1 {
+            self.p2m_write_one(d, gfn, Entry::new(kind, mfn));
+            return;
+        }
         let mut old: Vec<(u64, Entry)> = Vec::new();
         self.dom_mut(d).p2m.set_run(gfn, n, kind, mfn, |g, e| old.push((g, e)));
         for (g, e) in old {
@@ -29,6 +53,7 @@ impl Machine {
     }
 
     /// Writes one entry and settles what it replaced.
+    #[inline]
     pub(crate) fn p2m_write_one(&mut self, d: u16, gfn: u64, e: Entry) {
         let old = self.dom_mut(d).p2m.set(gfn, e);
         self.settle_replaced(d, gfn, old);
@@ -42,7 +67,8 @@ impl Machine {
         }
     }
 
-    fn settle_replaced(&mut self, d: u16, gfn: u64, e: Entry) {
+    #[inline]
+    pub(crate) fn settle_replaced(&mut self, d: u16, gfn: u64, e: Entry) {
         match e.kind() {
             Some(Kind::Foreign) => self.put_page(e.mfn()),
             Some(Kind::XenHeap) => self.xenheap_unmapped(e.mfn(), gfn),
@@ -68,7 +94,9 @@ impl Machine {
 
     /// `is_xen_heap_mfn` / x86 `is_special_page` for the pages the model has.
     pub(crate) fn is_xen_heap(&self, mfn: u64) -> bool {
-        self.xenheap.contains_key(&mfn)
+        // Every Xen heap page on record is Xen's in the frame table (an invariant the checker
+        // holds): the table's answer spares the record lookup for every domain page.
+        self.frames.owner(mfn) == crate::frames::Owner::Xen && self.xenheap.contains_key(&mfn)
     }
 
     /// The P2M kind a page gets when mapped into its owner's own physmap as RAM.
@@ -81,6 +109,7 @@ impl Machine {
     }
 
     /// `guest_physmap_add_page`: map `2^order` new pages of `d`.
+    #[inline]
     pub(crate) fn guest_physmap_add_page(
         &mut self,
         d: u16,
@@ -88,6 +117,16 @@ impl Machine {
         mfn: u64,
         order: u32,
     ) -> Result<(), i32> {
+        if order == 0 && !self.is_arm() && self.x86_add_page_to_empty(d, gfn, mfn) {
+            return Ok(());
+        }
+        self.guest_physmap_add_page_slow(d, gfn, mfn, order)
+    }
+
+    /// `guest_physmap_add_page` but for an x86 page onto an empty GFN. Out of line: the
+    /// common case stays short.
+    #[inline(never)]
+    fn guest_physmap_add_page_slow(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
         if self.is_arm() {
             self.arm_p2m_set_entry(d, gfn, 1 << order, mfn, Kind::Ram)
         } else {
@@ -114,6 +153,36 @@ impl Machine {
         } else {
             self.x86_get_page_from_gfn(d, gfn)
         }
+    }
+
+    /// `remove_from_physmap` once its checks passed: the page at `gfn` with a reference
+    /// (`-ENOENT` if there is none that can be referenced), unmapped
+    /// (`guest_physmap_remove_page`), the reference dropped.
+    #[inline]
+    pub(crate) fn remove_mapped_page(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
+        if !self.is_arm() {
+            if let Some(mfn) = self.x86_take_foreign(d, gfn) {
+                // The lookup's reference, the last one this path holds: it may free the page.
+                self.put_page(mfn);
+                return Ok(());
+            }
+        }
+        self.remove_mapped_page_slow(d, gfn)
+    }
+
+    /// `remove_mapped_page` for all but an x86 foreign entry. Out of line: the common case
+    /// stays short.
+    #[inline(never)]
+    fn remove_mapped_page_slow(&mut self, d: u16, gfn: u64) -> Result<(), i32> {
+        if !self.is_arm() {
+            if let Some(rc) = self.x86_remove_mapped(d, gfn) {
+                return rc;
+            }
+        }
+        let Some((mfn, _)) = self.get_page_from_gfn(d, gfn) else { return Err(ENOENT) };
+        let rc = self.guest_physmap_remove_page(d, gfn, mfn);
+        self.put_page(mfn);
+        rc
     }
 
     /// `guest_physmap_remove_page` for one page.
@@ -143,6 +212,26 @@ impl Machine {
         } else {
             self.x86_add_to_physmap_one(caller, d, space, foreign, idx, gpfn)
         }
+    }
+
+    /// `xenmem_add_to_physmap_one` for entry after entry of one `add_to_physmap_batch`.
+    /// What depends only on the domains is checked once and remembered in `b` while the
+    /// entries that follow can change no domain (they map RAM onto empty GFNs and succeed);
+    /// any other entry takes the full path (it may free a page, and with it a domain) and the
+    /// checks are made again for the next.
+    pub(crate) fn add_to_physmap_batch_one(&mut self, b: &mut Batch, idx: u64, gpfn: u64) -> Result<(), i32> {
+        if !self.is_arm() && b.space == xenmem::abi::XENMAPSPACE_GMFN_FOREIGN {
+            let fdom = match b.foreign_source.take() {
+                Some(fdom) => fdom,
+                // A refusal has no side effects: each entry gets it again.
+                None => self.x86_foreign_source(b.caller, b.d, b.foreign)?,
+            };
+            if self.x86_add_foreign_to_empty(b.d, fdom, idx, gpfn).is_some() {
+                b.foreign_source = Some(fdom);
+                return Ok(());
+            }
+        }
+        self.add_to_physmap_one(b.caller, b.d, b.space, b.foreign, idx, gpfn)
     }
 
     /// `set_foreign_p2m_entry(d, fd, gfn, mfn)`: map a frame of `fd` into `d` as foreign.

@@ -8,6 +8,7 @@
 //! may map foreign pages.
 
 use crate::error::errno::*;
+use crate::frames::Owner;
 use crate::machine::Machine;
 use crate::p2m::{Entry, Kind};
 use xenmem::abi::{
@@ -52,6 +53,9 @@ impl Machine {
     /// pages' M2P set. One P2M leaf lookup per 512 pages for the check.
     pub(super) fn x86_p2m_add_page(&mut self, d: u16, gfn: u64, mfn: u64, order: u32) -> Result<(), i32> {
         let n = 1u64 << order;
+        if n == 1 && self.x86_add_page_to_empty(d, gfn, mfn) {
+            return Ok(());
+        }
         let p2m = &self.dom(d).p2m;
         if p2m.find_in_run(gfn, n, Entry::is_special).is_some() {
             self.domain_crash(d);
@@ -62,17 +66,40 @@ impl Machine {
         self.x86_p2m_set_entry_check(d, gfn, n)?;
         let kind = self.own_kind(mfn);
         self.p2m_write_run(d, gfn, n, kind, mfn);
+        self.xenheap_mapped(mfn, gfn, kind);
+        Ok(())
+    }
+
+    /// A Xen heap page just mapped at `gfn` in its owner's P2M: its M2P entry.
+    fn xenheap_mapped(&mut self, mfn: u64, gfn: u64, kind: Kind) {
         if kind == Kind::XenHeap {
             if let Some(x) = self.xenheap.get_mut(&mfn) {
                 x.gfn = Some(gfn);
             }
         }
-        Ok(())
+    }
+
+    /// `guest_physmap_add_page`'s common case in one P2M walk: one page of a translated
+    /// domain onto an empty GFN, where nothing is in the way and `p2m_set_entry`'s checks
+    /// pass. False, with nothing changed, otherwise.
+    #[inline]
+    pub(super) fn x86_add_page_to_empty(&mut self, d: u16, gfn: u64, mfn: u64) -> bool {
+        let dom = self.dom(d);
+        if !dom.translated || dom.is_dying() || !self.gfn_range_ok(gfn, 1) {
+            return false;
+        }
+        let kind = self.own_kind(mfn);
+        if !self.dom_mut(d).p2m.fill_empty(gfn, Entry::new(kind, mfn)) {
+            return false;
+        }
+        self.xenheap_mapped(mfn, gfn, kind);
+        true
     }
 
     /// What `p2m_set_entry` refuses: a GFN beyond the P2M (`-ENOENT` from the page-table
     /// walk), and, in the model, a domain whose P2M was torn down (`-ENOMEM`: its paging pool
     /// is gone).
+    #[inline]
     fn x86_p2m_set_entry_check(&self, d: u16, gfn: u64, n: u64) -> Result<(), i32> {
         if !self.gfn_range_ok(gfn, n) {
             return Err(self.gfn_range_errno());
@@ -107,6 +134,72 @@ impl Machine {
         self.x86_p2m_set_entry_check(d, gfn, n)?;
         self.p2m_clear_run(d, gfn, n);
         Ok(())
+    }
+
+    /// `remove_from_physmap`'s work once its checks passed, for a translated domain:
+    /// `get_page_from_gfn`, `guest_physmap_remove_page`, `put_page`, in one P2M lookup and one
+    /// write. The entry `get_page_from_gfn` found is still there when `p2m_remove_page` looks
+    /// (taking a reference changes no P2M), so its `-EILSEQ` check passes: the frame was just
+    /// referenced, so it is valid, and the entry maps it. `None` for an entry of another kind
+    /// (a hole, MMIO, populate-on-demand), which the full path answers.
+    #[inline]
+    pub(super) fn x86_remove_mapped(&mut self, d: u16, gfn: u64) -> Option<Result<(), i32>> {
+        let dom = self.dom(d);
+        if !dom.translated {
+            return None;
+        }
+        let e = dom.p2m.get(gfn);
+        let mfn = e.mfn();
+        let referenced = match e.kind()? {
+            Kind::Ram | Kind::XenHeap => self.get_page(mfn, d),
+            Kind::Foreign => match self.page_get_owner_and_reference(mfn) {
+                Some(o) if o != d => true,
+                Some(_) => {
+                    self.put_page(mfn);
+                    false
+                }
+                None => false,
+            },
+            Kind::Mmio | Kind::Pod => return None,
+        };
+        if !referenced {
+            return Some(Err(ENOENT));
+        }
+        let rc = self.x86_p2m_set_entry_check(d, gfn, 1);
+        if rc.is_ok() {
+            let old = self.dom_mut(d).p2m.set(gfn, Entry::EMPTY);
+            self.settle_replaced(d, gfn, old);
+        }
+        self.put_page(mfn);
+        Some(rc)
+    }
+
+    /// `remove_from_physmap`'s common case in one P2M walk: another domain's page,
+    /// mapped foreign in a 4 KiB table of a translated domain that is not dying, at a GFN
+    /// within the P2M. Takes the lookup's reference, clears the entry and gives the entry's
+    /// reference back (never the last: the lookup's is held); the caller drops the lookup's.
+    /// `None`, with nothing changed, in any other case.
+    #[inline]
+    pub(super) fn x86_take_foreign(&mut self, d: u16, gfn: u64) -> Option<u64> {
+        if !self.gfn_range_ok(gfn, 1) {
+            return None;
+        }
+        let Machine { frames, domains, .. } = self;
+        let dom = domains.get_mut(&d)?;
+        if !dom.translated || dom.is_dying() {
+            return None;
+        }
+        let mfn = dom.p2m.take_foreign(gfn, |mfn| match frames.reference(mfn) {
+            Some(Owner::Domain(o)) if o != d => true,
+            // Referenced, so in use: giving it back frees nothing.
+            Some(_) => {
+                frames.drop_ref(mfn);
+                false
+            }
+            None => false,
+        })?;
+        frames.drop_ref(mfn);
+        Some(mfn)
     }
 
     /// `guest_remove_page` on x86: a hole is `-ENOENT`, direct MMIO `-EPERM`, a page that is
@@ -156,31 +249,46 @@ impl Machine {
     }
 
     /// `get_page_from_gfn` on x86 (`p2m_get_page_from_gfn`; PV: the GFN is the MFN).
+    #[inline]
     pub(super) fn x86_get_page_from_gfn(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
-        if !self.dom(d).translated {
-            return (self.frames.valid(gfn) && self.get_page(gfn, d)).then_some((gfn, Kind::Ram));
+        let dom = self.dom(d);
+        if !dom.translated {
+            return self.pv_get_page(d, gfn);
         }
-        let e = self.dom(d).p2m.get(gfn);
+        let e = dom.p2m.get(gfn);
+        let mfn = e.mfn();
         match e.kind()? {
-            Kind::Ram | Kind::XenHeap => self.get_page(e.mfn(), d).then_some((e.mfn(), e.kind()?)),
-            Kind::Foreign => match self.page_get_owner_and_reference(e.mfn()) {
-                Some(o) if o != d => Some((e.mfn(), Kind::Foreign)),
+            kind @ (Kind::Ram | Kind::XenHeap) => self.get_page(mfn, d).then_some((mfn, kind)),
+            Kind::Foreign => match self.page_get_owner_and_reference(mfn) {
+                Some(o) if o != d => Some((mfn, Kind::Foreign)),
                 Some(_) => {
-                    self.put_page(e.mfn());
+                    self.put_page(mfn);
                     None
                 }
                 None => None,
             },
             Kind::Mmio => None,
-            // P2M_ALLOC populates a PoD entry from the cache first.
-            Kind::Pod => {
-                if !self.pod_demand_populate(d, gfn) {
-                    return None;
-                }
-                let e = self.dom(d).p2m.get(gfn);
-                self.get_page(e.mfn(), d).then_some((e.mfn(), Kind::Ram))
-            }
+            Kind::Pod => self.pod_get_page(d, gfn),
         }
+    }
+
+    /// `get_page_from_gfn` for a PV domain: the GFN is the MFN. Out of line, as the rare
+    /// cases below are, so the translated lookup stays short.
+    #[cold]
+    #[inline(never)]
+    fn pv_get_page(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
+        (self.frames.valid(gfn) && self.get_page(gfn, d)).then_some((gfn, Kind::Ram))
+    }
+
+    /// `get_page_from_gfn` on a PoD entry: `P2M_ALLOC` populates it from the cache first.
+    #[cold]
+    #[inline(never)]
+    fn pod_get_page(&mut self, d: u16, gfn: u64) -> Option<(u64, Kind)> {
+        if !self.pod_demand_populate(d, gfn) {
+            return None;
+        }
+        let e = self.dom(d).p2m.get(gfn);
+        self.get_page(e.mfn(), d).then_some((e.mfn(), Kind::Ram))
     }
 
     /// x86 `xenmem_add_to_physmap_one` (`xen/arch/x86/mm/p2m.c`).
@@ -263,15 +371,10 @@ impl Machine {
         self.x86_p2m_add_page(d, gpfn, mfn, 0)
     }
 
-    /// `p2m_add_foreign`: map page `fgfn` of domain `foreign` at `gpfn` of `tdom`.
-    fn x86_p2m_add_foreign(
-        &mut self,
-        caller: u16,
-        tdom: u16,
-        fgfn: u64,
-        gpfn: u64,
-        foreign: u16,
-    ) -> Result<(), i32> {
+    /// `p2m_add_foreign`'s checks on the domains alone, before it looks at a page: `tdom`
+    /// may hold foreign mappings, `foreign` is another domain `caller` names (or `DOMID_XEN`),
+    /// and `tdom` may map its pages. The domain to take the page from.
+    pub(super) fn x86_foreign_source(&self, caller: u16, tdom: u16, foreign: u16) -> Result<u16, i32> {
         if !self.arch_acquire_resource_check(tdom) {
             return Err(EPERM);
         }
@@ -285,6 +388,13 @@ impl Machine {
             f
         };
         crate::xsm::target(self, tdom, fdom)?;
+        Ok(fdom)
+    }
+
+    /// `p2m_add_foreign`'s page: `fgfn` of `fdom`, RAM or a Xen heap page, with a reference
+    /// held (`-EINVAL` otherwise).
+    #[inline]
+    fn x86_foreign_page(&mut self, fdom: u16, fgfn: u64) -> Result<u64, i32> {
         // No page in the model is shared with dom_xen, so get_page_from_gfn finds nothing.
         let (mfn, kind) =
             if fdom == DOM_XEN { None } else { self.x86_get_page_from_gfn(fdom, fgfn) }.ok_or(EINVAL)?;
@@ -292,6 +402,67 @@ impl Machine {
             self.put_page(mfn);
             return Err(EINVAL);
         }
+        Ok(mfn)
+    }
+
+    /// `p2m_add_foreign` from page `fgfn` of `fdom` (which [`Self::x86_foreign_source`]
+    /// allowed) onto `gpfn` of `tdom` in the common case of a batch: a RAM page of a
+    /// translated `fdom` onto an empty GFN of a `tdom` that is not dying. `None`, with nothing
+    /// changed, for anything else, which the full path answers.
+    ///
+    /// In that case the full path takes a reference with the page (`get_page_from_gfn`), finds
+    /// nothing to remove, passes `set_typed_p2m_entry`'s checks, takes the entry's reference
+    /// (which cannot fail while the first is held) and drops the first: the counts end one
+    /// up, as here, where the reference taken with the page becomes the entry's.
+    #[inline]
+    pub(super) fn x86_add_foreign_to_empty(
+        &mut self,
+        tdom: u16,
+        fdom: u16,
+        fgfn: u64,
+        gpfn: u64,
+    ) -> Option<()> {
+        if !self.gfn_range_ok(gpfn, 1) {
+            return None;
+        }
+        let Machine { frames, domains, .. } = self;
+        // `fdom` is never `tdom` (nor dom_xen, which is no domain of the table).
+        let (t, f) = domains.pair(tdom, fdom)?;
+        if t.is_dying() || !f.translated {
+            return None;
+        }
+        let e = f.p2m.get(fgfn);
+        if e.kind() != Some(Kind::Ram) {
+            return None;
+        }
+        let mfn = e.mfn();
+        // A page in use, so giving the reference back never frees it.
+        match frames.reference(mfn) {
+            Some(Owner::Domain(o)) if o == fdom => {}
+            Some(_) => {
+                frames.drop_ref(mfn);
+                return None;
+            }
+            None => return None,
+        }
+        if !t.p2m.fill_empty(gpfn, Entry::new(Kind::Foreign, mfn)) {
+            frames.drop_ref(mfn);
+            return None;
+        }
+        Some(())
+    }
+
+    /// `p2m_add_foreign`: map page `fgfn` of domain `foreign` at `gpfn` of `tdom`.
+    fn x86_p2m_add_foreign(
+        &mut self,
+        caller: u16,
+        tdom: u16,
+        fgfn: u64,
+        gpfn: u64,
+        foreign: u16,
+    ) -> Result<(), i32> {
+        let fdom = self.x86_foreign_source(caller, tdom, foreign)?;
+        let mfn = self.x86_foreign_page(fdom, fgfn)?;
         let prev = self.dom(tdom).p2m.get(gpfn);
         let removed = match prev.kind() {
             Some(Kind::Ram | Kind::Foreign | Kind::XenHeap) if self.is_xen_heap(prev.mfn()) => {
@@ -329,7 +500,10 @@ impl Machine {
         if self.page_get_owner_and_reference(mfn).is_none() {
             return Err(EBUSY);
         }
-        self.p2m_write_one(d, gfn, Entry::new(Kind::Foreign, mfn));
+        let e = Entry::new(Kind::Foreign, mfn);
+        if !self.dom_mut(d).p2m.fill_empty(gfn, e) {
+            self.p2m_write_one(d, gfn, e);
+        }
         Ok(())
     }
 

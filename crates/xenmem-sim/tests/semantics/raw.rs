@@ -192,6 +192,75 @@ fn continuation_index_of_the_batch() {
 }
 
 #[test]
+fn batch_arrays_are_read_element_by_element() {
+    let r = Rig::x86();
+    let batch = |idxs, gpfns, errs, size| XenAddToPhysmapBatch {
+        domid: DOMID_SELF,
+        space: XENMAPSPACE_GMFN_FOREIGN as u16,
+        size,
+        foreign_domid: r.domu.0,
+        idxs,
+        gpfns,
+        errs,
+    };
+    let idxs: Vec<u64> = (0x100..0x10c).collect();
+    let gfns = |base: u64| (base..base + 12).collect::<Vec<u64>>();
+    // idxs running off the end of the caller's memory at entry 2 of 12: entries 0 and 1 are
+    // done, then -EFAULT.
+    let mut m = arena();
+    let at = BASE + 0x1000 - 16;
+    m.put(ARG, &batch(at, LIST2, ERRS, 12)).unwrap();
+    put_u64s(&mut m, at, &idxs[..2]);
+    put_u64s(&mut m, LIST2, &gfns(0x30030));
+    m.put(ERRS, &[0x55i32; 12]).unwrap();
+    assert_eq!(call(&r.sim, r.dom0, &mut m, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), EFAULT);
+    assert_eq!(m.get::<[i32; 4]>(ERRS).unwrap(), [0, 0, 0x55, 0x55]);
+    assert!(r.sim.translate(r.dom0, Gfn(0x30031)).is_some());
+    assert!(r.sim.translate(r.dom0, Gfn(0x30032)).is_none());
+
+    // errs running off the end at entry 2: entry 2 is mapped, its status cannot be written
+    // (-EFAULT), entry 3 is never reached.
+    let mut m = arena();
+    let errs = BASE + 0x1000 - 8;
+    m.put(ARG, &batch(LIST, LIST2, errs, 12)).unwrap();
+    put_u64s(&mut m, LIST, &idxs);
+    put_u64s(&mut m, LIST2, &gfns(0x30050));
+    assert_eq!(call(&r.sim, r.dom0, &mut m, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), EFAULT);
+    assert_eq!(m.get::<[i32; 2]>(errs).unwrap(), [0, 0]);
+    assert!(r.sim.translate(r.dom0, Gfn(0x30052)).is_some());
+    assert!(r.sim.translate(r.dom0, Gfn(0x30053)).is_none());
+
+    // INVALID_GFN at entry 9 of 12: entries before it mapped with their statuses written,
+    // then -EINVAL.
+    let mut m = arena();
+    m.put(ARG, &batch(LIST, LIST2, ERRS, 12)).unwrap();
+    let mut at = gfns(0x30060);
+    at[9] = u64::MAX;
+    put_u64s(&mut m, LIST, &idxs);
+    put_u64s(&mut m, LIST2, &at);
+    m.put(ERRS, &[0x55i32; 12]).unwrap();
+    assert_eq!(call(&r.sim, r.dom0, &mut m, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), -22);
+    assert_eq!(m.get::<[i32; 12]>(ERRS).unwrap(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0x55, 0x55, 0x55]);
+    assert!(r.sim.translate(r.dom0, Gfn(0x30068)).is_some());
+    assert!(r.sim.translate(r.dom0, Gfn(0x3006a)).is_none());
+
+    // errs laid over gpfns: each status lands in the next GFN before Xen reads it. Entry 0
+    // fails (-EINVAL, unpopulated), which puts 0xffffffea in the high half of gpfns[1]: a GFN
+    // beyond the P2M (-ENOENT); that status becomes the low half of gpfns[2], GFN 0xfffffffe.
+    let mut m = arena();
+    m.put(ARG, &batch(LIST, LIST2, LIST2 + 12, 12)).unwrap();
+    let mut from = idxs.clone();
+    from[0] = 0x9000;
+    put_u64s(&mut m, LIST, &from);
+    put_u64s(&mut m, LIST2, &gfns(0x30040));
+    assert_eq!(call(&r.sim, r.dom0, &mut m, XENMEM_ADD_TO_PHYSMAP_BATCH, 0, ARG), 0);
+    assert_eq!(m.get::<[i32; 3]>(LIST2 + 12).unwrap(), [-22, -2, 0]);
+    assert!(r.sim.translate(r.dom0, Gfn(0x30041)).is_none());
+    assert!(r.sim.translate(r.dom0, Gfn(0xffff_fffe)).is_some());
+    r.ok();
+}
+
+#[test]
 fn acquire_resource_raw_fields() {
     let r = Rig::x86();
     let mut m = arena();

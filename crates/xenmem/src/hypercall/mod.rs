@@ -2,13 +2,17 @@
 //!
 //! Every backend sits behind [`Hypercall`]: the x86_64 hypercall page and `vmcall`/`vmmcall`
 //! (module `x86_64`), arm64 `hvc` (module `aarch64`), a Linux dom0's privcmd (elsewhere), and the
-//! hypervisor model (crate `xenmem-sim`). The typed operations on [`crate::Xen`] marshal into
-//! the structs of [`crate::abi`] and call it, so the same marshalling runs everywhere.
+//! hypervisor model (crate `xenmem-sim`); [`Counting`] wraps any of them to count calls. The
+//! typed operations on [`crate::Xen`] marshal into the structs of [`crate::abi`] and call it,
+//! so the same marshalling runs everywhere.
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+mod counting;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
+
+pub use counting::Counting;
 
 /// A way to issue Xen hypercalls.
 ///
