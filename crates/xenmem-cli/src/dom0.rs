@@ -20,7 +20,7 @@ use xenmem::abi::domctl::{
 use xenmem::{
     DomId, EntryStatus, Error, Gfn, GrantTableId, Hypercall, MemFlags, ResourceType, Xen, XenError,
 };
-use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimBackend};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Release, Sim, SimBackend};
 
 /// The global options every subcommand here shares.
 #[derive(Clone, Debug)]
@@ -31,6 +31,8 @@ pub struct Opts {
     pub json: bool,
     /// `--scenario FILE`: the model's machine (default backend only).
     pub scenario: Option<PathBuf>,
+    /// `--xen`: the model's release (default backend only; else the scenario's or the newest).
+    pub xen: Option<Release>,
 }
 
 /// `reservation DOMAIN`.
@@ -252,6 +254,19 @@ fn err_json(e: Error) -> Value {
     }
 }
 
+/// The running hypervisor's release (`XENVER_version` and `XENVER_extraversion`), for the
+/// text output (`4.20.5-pre`) and for JSON.
+fn xen_release<H: Hypercall>(xen: &Xen<H>) -> (String, Value) {
+    match xen.xen_version() {
+        Ok(v) => {
+            let extra = xen.xen_extraversion().ok().and_then(|e| e.as_str().map(str::to_string));
+            let text = format!("{v}{}", extra.as_deref().unwrap_or(""));
+            (text, json!({ "version": v.to_string(), "extraversion": extra }))
+        }
+        Err(e) => (format!("unknown: xen_version -> {}", err_text(e)), json!({ "error": err_json(e) })),
+    }
+}
+
 /// `-ESRCH (errno 3)`, or the library's refusal.
 fn err_text(e: Error) -> String {
     match e {
@@ -313,7 +328,7 @@ macro_rules! with_admin {
             }
         } else {
             #[allow(unused_mut)]
-            let mut $a = ModelAdmin::new($opts.scenario.as_deref())?;
+            let mut $a = ModelAdmin::new($opts.scenario.as_deref(), $opts.xen)?;
             $body
         }
     }};
@@ -331,6 +346,7 @@ fn reservation_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure
     let max = xen.maximum_reservation(d);
     let top = xen.maximum_gpfn(d).map(|g| g.0);
     let failed = cur.is_err() || max.is_err() || top.is_err();
+    let (xen_text, xen_json) = xen_release(xen);
     if json {
         let v = |r: Result<u64, Error>, unlimited: bool| match r {
             Ok(n) if unlimited && n == u64::from(u32::MAX) => json!({ "value": n, "unlimited": true }),
@@ -344,6 +360,7 @@ fn reservation_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure
                 "current_reservation": v(cur, false),
                 "maximum_reservation": v(max, true),
                 "maximum_gpfn": v(top, false),
+                "xen": xen_json,
             })
         ));
     } else {
@@ -367,6 +384,7 @@ fn reservation_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure
             }),
         );
         line(&mut s, "maximum_gpfn", top.map(|g| format!("{g:#x}")));
+        let _ = writeln!(s, "xen_version = {xen_text}");
         out(&s);
     }
     if failed {
@@ -622,14 +640,21 @@ fn info_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure> {
                 (XEN_DOMINF_HAP, "hap"),
             ];
             let flags: Vec<&str> = names.iter().filter(|(b, _)| i.flags & b != 0).map(|(_, n)| *n).collect();
+            let (xen_text, xen_json) = xen_release(adm.xen());
             if json {
                 out(&format!(
                     "{:#}\n",
-                    json!({ "domain": i.domain, "tot_pages": i.tot_pages, "max_pages": i.max_pages, "flags": flags })
+                    json!({
+                        "domain": i.domain,
+                        "tot_pages": i.tot_pages,
+                        "max_pages": i.max_pages,
+                        "flags": flags,
+                        "xen": xen_json,
+                    })
                 ));
             } else {
                 out(&format!(
-                    "getdomaininfo({}) = tot_pages {} max_pages {} flags {}\n",
+                    "getdomaininfo({}) = tot_pages {} max_pages {} flags {}\nxen_version = {xen_text}\n",
                     dname(d),
                     i.tot_pages,
                     i.max_pages,
@@ -655,15 +680,16 @@ pub struct ModelAdmin {
 }
 
 impl ModelAdmin {
-    /// The default machine, or the one `scenario` builds.
+    /// The default machine, or the one `scenario` builds, running release `xen` (default:
+    /// the scenario's, else the newest the model knows).
     ///
     /// # Errors
     ///
     /// The scenario's own input errors; a scenario without a domain 0.
-    pub fn new(scenario: Option<&Path>) -> Result<ModelAdmin, Failure> {
+    pub fn new(scenario: Option<&Path>, xen: Option<Release>) -> Result<ModelAdmin, Failure> {
         let sim = match scenario {
             None => {
-                let sim = Sim::new(MachineConfig::x86_64(0x2_0000));
+                let sim = Sim::new(MachineConfig::x86_64(0x2_0000).with_xen(xen.unwrap_or(Release::NEWEST)));
                 let dom0 = sim
                     .create_domain(DomainConfig::dom0(DomainKind::Pvh))
                     .map_err(|e| Failure::Input(e.to_string()))?;
@@ -673,7 +699,10 @@ impl ModelAdmin {
             Some(p) => {
                 let name = p.display().to_string();
                 let text = std::fs::read_to_string(p).map_err(|e| InputError::file(&name, e.to_string()))?;
-                let s = crate::scenario::parse(&name, &text)?;
+                let mut s = crate::scenario::parse(&name, &text)?;
+                if xen.is_some() {
+                    s.machine.xen = xen;
+                }
                 if !s.domains.iter().any(|d| d.id == 0) {
                     return Err(
                         InputError::file(&name, "the dom0 subcommands act as domain 0: declare one").into()

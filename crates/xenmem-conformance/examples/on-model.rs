@@ -2,36 +2,43 @@
 //! model and prints its lines; with `--compare REAL_LINES` it diffs them against real Xen's
 //! instead, prints each differing line and the per-case summary, and exits 1 on a difference.
 //!
-//! Usage: `on-model x86_64-pvh-dom0|x86_64-pvh-domu|arm64-dom0|arm64-domu [--compare FILE] [--label TEXT]`
+//! Usage: `on-model x86_64-pvh-dom0|x86_64-pvh-domu|arm64-dom0|arm64-domu [--xen 4.17|4.20]
+//! [--compare FILE] [--label TEXT]` (`--xen`: the release the model answers as; default the
+//! newest it knows).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
-use xenmem_conformance::model::{
-    compare, run_arm64_dom0, run_arm64_domu, run_x86_64_pvh_dom0, run_x86_64_pvh_domu,
-};
+use xenmem_conformance::model::{compare, CONFIGURATIONS};
+use xenmem_sim::Release;
+
+const USAGE: &str = "usage: on-model x86_64-pvh-dom0|x86_64-pvh-domu|arm64-dom0|arm64-domu [--xen 4.17|4.20] [--compare FILE] [--label TEXT]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(which) = args.first() else {
-        eprintln!(
-            "usage: on-model x86_64-pvh-dom0|x86_64-pvh-domu|arm64-dom0|arm64-domu [--compare FILE] [--label TEXT]"
-        );
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
     let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let xen = match opt("--xen") {
+        None => Release::NEWEST,
+        Some(v) => match v.parse().ok().and_then(Release::from_version) {
+            Some(r) => r,
+            None => {
+                let known: Vec<String> = Release::ALL.iter().map(|r| r.to_string()).collect();
+                eprintln!("unsupported Xen version {v:?}: the model knows {}", known.join(", "));
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let Some((_, run)) = CONFIGURATIONS.iter().find(|(n, _)| n == which) else {
+        eprintln!("unknown configuration {which}\n{USAGE}");
+        return ExitCode::from(2);
+    };
     let mut out = String::new();
     let start = Instant::now();
-    let (sim, _) = match which.as_str() {
-        "x86_64-pvh-dom0" => run_x86_64_pvh_dom0(&mut out),
-        "x86_64-pvh-domu" => run_x86_64_pvh_domu(&mut out),
-        "arm64-dom0" => run_arm64_dom0(&mut out),
-        "arm64-domu" => run_arm64_domu(&mut out),
-        other => {
-            eprintln!("unknown configuration {other}");
-            return ExitCode::from(2);
-        }
-    };
+    let (sim, _) = run(xen, &mut out);
     let took = start.elapsed();
     if let Err(v) = sim.check_invariants() {
         eprintln!("model invariant violated after the run: {v:?}");

@@ -80,6 +80,8 @@ mod mm;
 mod p2m;
 mod physmap;
 mod process;
+pub mod releases;
+mod xen_version;
 mod xsm;
 
 pub use config::{Arch, DomainConfig, DomainKind, MachineConfig, MaxOrders, MmioRange};
@@ -89,6 +91,7 @@ pub use frames::PAGE_SIZE;
 pub use guest_memory::{ArenaMemory, BadAddress, GuestMemory};
 pub use invariants::Violation;
 pub use process::{ProcessMemory, SimBackend};
+pub use releases::Release;
 
 use crate::domain::Dying;
 use crate::error::errno::*;
@@ -98,7 +101,7 @@ use crate::machine::{ExtraPage, Machine, XenPageKind};
 use crate::mm::MemFlags;
 use crate::p2m::Kind;
 use std::sync::{Arc, Mutex, MutexGuard};
-use xenmem::abi::{HYPERVISOR_DOMCTL, HYPERVISOR_MEMORY_OP};
+use xenmem::abi::{HYPERVISOR_DOMCTL, HYPERVISOR_MEMORY_OP, HYPERVISOR_XEN_VERSION};
 use xenmem::{DomId, Gfn, Mfn, XenError};
 
 /// The model: a machine running Xen 4.17. Cheap to clone (all clones share one machine) and
@@ -366,6 +369,9 @@ impl Sim {
             handle: [0; 16],
             emulation_flags: 0,
             misc_flags: 0,
+            p2m_pool_pages: lifecycle::built_pool_pages(cfg.max_pages, cfg.max_vcpus),
+            nested_virt: false,
+            altp2m: false,
         };
         m.domain_create(n).map(DomId).map_err(|_| SimError::OutOfMemory)
     }
@@ -588,7 +594,7 @@ impl Sim {
     }
 
     /// Hypercall `op` with `args`, issued by `caller`, decoded exactly as Xen takes it:
-    /// memory_op (12) and domctl (36); any other number is `-ENOSYS`. A caller that cannot
+    /// memory_op (12), xen_version (17) and domctl (36); any other number is `-ENOSYS`. A caller that cannot
     /// run (unknown, dying, crashed) gets `-ESRCH` (the model's answer: Xen would never see
     /// the call).
     pub fn hypercall(&self, caller: DomId, mem: &mut dyn GuestMemory, op: u32, args: [u64; 5]) -> i64 {
@@ -600,6 +606,7 @@ impl Sim {
         match op {
             HYPERVISOR_MEMORY_OP => memory_op::do_memory_op(&mut m, caller.0, mem, args[0], args[1]),
             HYPERVISOR_DOMCTL => domctl::do_domctl(&mut m, caller.0, mem, args[0]),
+            HYPERVISOR_XEN_VERSION => xen_version::do_xen_version(&m, mem, args[0], args[1]),
             _ => -(ENOSYS as i64),
         }
     }

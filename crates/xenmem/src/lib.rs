@@ -29,6 +29,7 @@ pub mod error;
 pub mod hypercall;
 mod ops;
 pub mod types;
+pub mod version;
 
 pub use error::{Error, Invalid, XenError};
 pub use hypercall::Hypercall;
@@ -37,6 +38,7 @@ pub use types::{
     DomId, EntryStatus, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, Mfn, ResourceType,
     MAX_ABI_EXTENT_ORDER,
 };
+pub use version::{DomctlInterface, XenVersion};
 
 /// The README's Rust examples compile as doctests, so the front page cannot rot.
 #[cfg(doctest)]

@@ -98,6 +98,10 @@ fn make_sibling(xen: &Xen<Hvc>) -> Result<DomId, Fail> {
     let sib = xen
         .create_domain(DomId(0), &xenmem::domctl::arm_domu(1, 32))
         .map_err(xen_err("createdomain (sibling)"))?;
+    // Since Xen 4.18 a created domain has no P2M pool: nothing could be populated into it.
+    if xen.xen_version().map_err(xen_err("xen_version"))?.arm_p2m_pool_starts_empty() {
+        xen.set_paging_mempool_size(sib, 4 << 20).map_err(xen_err("set_paging_mempool_size (sibling)"))?;
+    }
     xen.set_max_vcpus(sib, 1).map_err(xen_err("max_vcpus (sibling)"))?;
     xen.set_max_mem(sib, 1024).map_err(xen_err("max_mem (sibling)"))?;
     let mut gfns = [Gfn(0x100), Gfn(0x101), Gfn(0x102), Gfn(0x103)];

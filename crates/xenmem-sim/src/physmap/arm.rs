@@ -10,12 +10,15 @@ use crate::error::errno::*;
 use crate::machine::{Machine, PgOwner};
 use crate::p2m::Kind;
 use xenmem::abi::{
-    XENMAPSPACE_DEV_MMIO, XENMAPSPACE_GMFN_FOREIGN, XENMAPSPACE_GRANT_TABLE, XENMAPSPACE_SHARED_INFO,
+    DOMID_XEN, XENMAPSPACE_DEV_MMIO, XENMAPSPACE_GMFN_FOREIGN, XENMAPSPACE_GRANT_TABLE,
+    XENMAPSPACE_SHARED_INFO,
 };
 
 impl Machine {
     /// `p2m_set_entry` (through `p2m_insert_mapping`): `-ENOMEM` for a dying domain,
-    /// `-EINVAL` beyond the IPA space, else the entries replace what was there.
+    /// `-EINVAL` beyond the IPA space, `-ENOMEM` when the domain's P2M pool is empty (no page
+    /// for a table: since 4.18 the state of a new domain until the toolstack sizes the pool),
+    /// else the entries replace what was there.
     pub(super) fn arm_p2m_set_entry(
         &mut self,
         d: u16,
@@ -29,6 +32,9 @@ impl Machine {
         }
         if !self.gfn_range_ok(gfn, n) {
             return Err(self.gfn_range_errno());
+        }
+        if self.dom(d).p2m_pool_pages == 0 {
+            return Err(ENOMEM);
         }
         self.p2m_write_run(d, gfn, n, kind, mfn);
         Ok(())
@@ -112,7 +118,15 @@ impl Machine {
                 (self.dom(d).shared_info, Kind::XenHeap)
             }
             XENMAPSPACE_GMFN_FOREIGN => {
-                let od = match self.get_pg_owner(caller, foreign) {
+                let owner = if self.cfg.xen.arm_foreign_owner_by_remote_lookup() {
+                    match foreign {
+                        DOMID_XEN => Some(PgOwner::Xen),
+                        _ => Some(PgOwner::Domain(self.lookup_remote(caller, foreign)?)),
+                    }
+                } else {
+                    self.get_pg_owner(caller, foreign)
+                };
+                let od = match owner {
                     None => return Err(ESRCH),
                     // Xen 4.17 takes a data abort on DOMID_IO/DOMID_XEN here (fixed later by
                     // rejecting pseudo-domains, f795a9c491); the model answers as the fix
