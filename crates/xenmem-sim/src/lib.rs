@@ -1,7 +1,12 @@
-//! A software model of Xen 4.17's side of `HYPERVISOR_memory_op` (and the few `domctl`
-//! commands a toolstack needs), so guest code can be tested on a host with no Xen: `xenmem`'s
-//! real marshalling runs unchanged against it through the same [`xenmem::Hypercall`] trait
-//! the hardware backends implement.
+//! A software model of Xen's side of `HYPERVISOR_memory_op` (and `xen_version` and the few
+//! `domctl` commands a toolstack needs), so guest code can be tested on a host with no Xen:
+//! `xenmem`'s real marshalling runs unchanged against it through the same
+//! [`xenmem::Hypercall`] trait the hardware backends implement.
+//!
+//! It answers as Xen 4.20 (Debian 13's) or 4.17 (Debian 12's), both held to the real
+//! hypervisor's recorded answers: [`MachineConfig::with_xen`] picks one ([`Release::NEWEST`]
+//! by default), and [`releases`] lists every way their answers differ, one predicate per Xen
+//! commit.
 //!
 //! ```
 //! use xenmem::{DomId, Gfn, MemFlags, Xen};
@@ -21,12 +26,13 @@
 //! | module | holds |
 //! |---|---|
 //! | [`config`] | machine and domain configurations with Xen's defaults |
+//! | [`releases`] | the Xen releases the model answers as, and each difference between them |
 //! | `frames`, `allocator` | the frame table (owner, references, lazily backed contents) and the buddy heap |
 //! | `p2m` | a domain's P2M: a radix tree of page-sized tables |
 //! | `domain`, `lifecycle`, `mm` | domains, their creation and destruction, page references |
 //! | `grant_table`, `physmap` | grant frames; the x86 and Arm P2M operations |
 //! | `xsm` | the default (dummy) XSM policy |
-//! | `memory_op`, `domctl` | the hypercall decoders, one file per memory_op sub-op |
+//! | `memory_op`, `domctl`, `xen_version` | the hypercall decoders, one file per memory_op sub-op |
 //! | [`guest_memory`], `process` | the caller's memory: [`ArenaMemory`], and [`ProcessMemory`] (the one unsafe module) |
 //! | [`faults`] | [`FaultInjector`], a wrapper around any backend |
 //! | `invariants` | [`Sim::check_invariants`] |
@@ -104,7 +110,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use xenmem::abi::{HYPERVISOR_DOMCTL, HYPERVISOR_MEMORY_OP, HYPERVISOR_XEN_VERSION};
 use xenmem::{DomId, Gfn, Mfn, XenError};
 
-/// The model: a machine running Xen 4.17. Cheap to clone (all clones share one machine) and
+/// The model: a machine running Xen 4.17 or 4.20 ([`MachineConfig::xen`]). Cheap to clone (all clones share one machine) and
 /// `Send + Sync`, so vCPUs of several domains may issue hypercalls from several threads.
 #[derive(Clone)]
 pub struct Sim {
