@@ -16,7 +16,7 @@ use xenmem::abi::{
 
 impl Machine {
     /// `p2m_set_entry` (through `p2m_insert_mapping`): `-ENOMEM` for a dying domain,
-    /// `-EINVAL` beyond the IPA space, `-ENOMEM` when the domain's P2M pool is empty (no page
+    /// `-EINVAL` beyond the IPA space, `-ENOENT` when the domain's P2M pool is empty (no page
     /// for a table: since 4.18 the state of a new domain until the toolstack sizes the pool),
     /// else the entries replace what was there.
     pub(super) fn arm_p2m_set_entry(
@@ -33,8 +33,11 @@ impl Machine {
         if !self.gfn_range_ok(gfn, n) {
             return Err(self.gfn_range_errno());
         }
+        // No pool page for a table: p2m_create_table fails, and __p2m_set_entry turns the
+        // failed table walk into -ENOENT (seen on real 4.20 for a Xen heap page; a populate
+        // just stops).
         if self.dom(d).p2m_pool_pages == 0 {
-            return Err(ENOMEM);
+            return Err(ENOENT);
         }
         self.p2m_write_run(d, gfn, n, kind, mfn);
         Ok(())

@@ -229,6 +229,9 @@ fn arm_p2m_pool_of_a_created_domain() {
             assert_eq!(n, Ok(0));
             assert_eq!(r.tot(d), 1);
             assert_eq!(r.sim.physmap(d), []);
+            // A Xen heap page cannot be mapped either: the failed table walk of
+            // __p2m_set_entry is -ENOENT (so answered by real 4.20 too).
+            assert_eq!(xen.add_to_physmap(d, MapSpace::SharedInfo, 0, Gfn(0x8000)), xe(XenError::NoEnt));
             // arch_set_paging_mempool_size: page-sized only.
             assert_eq!(xen.set_paging_mempool_size(d, 4097), xe(XenError::Inval));
             xen.set_paging_mempool_size(d, 4 << 20).unwrap();
