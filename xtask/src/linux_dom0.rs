@@ -74,8 +74,9 @@ reboot -f
 /// The two boots: their Xen `dom0_mem` and the log's name.
 const BOOTS: [(&str, &str); 2] = [("256M,max:256M", "max"), ("256M", "nomax")];
 
-/// Runs both boots on `release` and all checks; `Ok(false)` if any check failed.
-pub fn run(repo: &Path, release: &Release) -> Result<bool, Error> {
+/// Runs both boots on `release` and all checks; `Ok(false)` if any check failed. With
+/// `record`, real Xen's privcmd lines are first written as the release's golden file.
+pub fn run(repo: &Path, release: &Release, record: bool) -> Result<bool, Error> {
     println!(
         "== Xen {} with Debian's Linux as a PV dom0, the static xenmem in its initramfs ==",
         release.name
@@ -91,9 +92,10 @@ pub fn run(repo: &Path, release: &Release) -> Result<bool, Error> {
     let packages = Packages::new(repo, release.suite)?;
     let root = packages.unpacked(&release.hypervisor_package(crate::table::Arch::X86_64))?;
     let xen = crate::machine::hypervisor_image(&root, &release.hypervisor_file(crate::table::Arch::X86_64))?;
-    let kernel_pkg = packages.dependency_with_prefix("linux-image-amd64", release.linux_prefix)?;
+    let linux_packages = Packages::new(repo, release.linux.0)?;
+    let kernel_pkg = linux_packages.dependency_with_prefix("linux-image-amd64", release.linux.1)?;
     println!("kernel package: {kernel_pkg}");
-    let (vmlinux, privcmd) = kernel(&packages, &kernel_pkg, &work)?;
+    let (vmlinux, privcmd) = kernel(&linux_packages, &kernel_pkg, &work)?;
     let xenmem = static_xenmem(repo, &work)?;
     let initrd = initramfs(&work, &xenmem, &privcmd)?;
 
@@ -158,6 +160,10 @@ pub fn run(repo: &Path, release: &Release) -> Result<bool, Error> {
     let file = golden_dir(repo, release).join("x86_64-pv-dom0.txt");
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     fs::write(work.join("conformance.lines"), &text).map_err(Error::io(&work))?;
+    if record && !lines.is_empty() {
+        fs::write(&file, &text).map_err(Error::io(&file))?;
+        println!("recorded real Xen's answers in {} (review the diff before committing)", file.display());
+    }
     let recorded = fs::read_to_string(&file).unwrap_or_default();
     let c = compare(&recorded, &text);
     for (n, was, now) in &c.differ {
@@ -169,6 +175,16 @@ pub fn run(repo: &Path, release: &Release) -> Result<bool, Error> {
         &format!("{} lines differ from the recording", c.differ.len()),
     );
 
+    // The command's summary, named by release as the kernels' runs are.
+    if let Some(rest) =
+        logs[1].output(conformance).iter().find_map(|l| l.strip_prefix("conformance (pv dom0, privcmd): "))
+    {
+        let label = match release.label {
+            "" => "pv dom0, privcmd".to_string(),
+            l => format!("{l}, pv dom0, privcmd"),
+        };
+        println!("conformance ({label}): {rest}");
+    }
     println!();
     if checks.failed > 0 {
         println!(

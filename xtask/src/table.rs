@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use xenmem_conformance::model::{run_arm64_dom0, run_arm64_domu, run_x86_64_pvh_dom0, run_x86_64_pvh_domu};
 use xenmem_conformance::Summary;
-use xenmem_sim::Sim;
+use xenmem_sim::{Release as ModelRelease, Sim};
 
 /// Where Debian ships a release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,7 +14,6 @@ pub enum Suite {
     Host,
     /// Another suite of the same mirror, fetched through a private apt configuration so the
     /// host's sources stay untouched.
-    #[allow(dead_code)] // until the table has a release from another suite
     Other(&'static str),
 }
 
@@ -23,24 +22,47 @@ pub enum Suite {
 pub struct Release {
     /// `4.17`: also the golden files' folder and the hypervisor package's infix.
     pub name: &'static str,
-    /// Where its packages come from.
+    /// Where its hypervisor packages come from.
     pub suite: Suite,
-    /// The Linux kernel package a Linux dom0 on this release runs (resolved from the
-    /// suite's `linux-image-amd64`), and its image's version prefix.
-    pub linux_prefix: &'static str,
+    /// Where the Linux kernel a Linux dom0 on this release runs comes from, and its package's
+    /// version prefix (resolved from that suite's `linux-image-amd64`).
+    pub linux: (Suite, &'static str),
+    /// The model configured as this release.
+    pub model: ModelRelease,
     /// What the summary lines say before the architecture and role: empty for the first
     /// release the project proved (its lines stay as they always were).
     pub label: &'static str,
 }
 
 /// Every release, oldest first.
-pub const RELEASES: &[Release] =
-    &[Release { name: "4.17", suite: Suite::Host, linux_prefix: "linux-image-6.1.", label: "" }];
+pub const RELEASES: &[Release] = &[
+    Release {
+        name: "4.17",
+        suite: Suite::Host,
+        linux: (Suite::Host, "linux-image-6.1."),
+        model: ModelRelease::Xen4_17,
+        label: "",
+    },
+    // Debian 13's. Its PV dom0 runs Debian 12's Linux 6.1 as well: the kernel is not what
+    // the run is about, and one kernel keeps the two releases' answers comparable.
+    Release {
+        name: "4.20",
+        suite: Suite::Other("trixie"),
+        linux: (Suite::Host, "linux-image-6.1."),
+        model: ModelRelease::Xen4_20,
+        label: "xen 4.20",
+    },
+];
 
 impl Release {
     /// The release named `name`.
     pub fn find(name: &str) -> Option<&'static Release> {
         RELEASES.iter().find(|r| r.name == name)
+    }
+
+    /// The first release the project proved, which the others are told apart from.
+    pub fn first() -> &'static Release {
+        &RELEASES[0]
     }
 
     /// The names of all releases, for messages.
@@ -137,7 +159,7 @@ impl Arch {
 
 /// The model configured as the machine a suite ran on: runs the suite, returns the machine
 /// afterwards (for its invariants) and the suite's counts.
-pub type ModelRun = fn(&mut dyn core::fmt::Write) -> (Sim, Summary);
+pub type ModelRun = fn(ModelRelease, &mut dyn core::fmt::Write) -> (Sim, Summary);
 
 /// One suite of one boot.
 #[derive(Clone, Copy)]
@@ -168,8 +190,22 @@ mod tests {
         let r = Release::find("4.17").unwrap();
         let labels: Vec<String> = ARCHES.iter().flat_map(|a| a.suites()).map(|s| s.label(r)).collect();
         assert_eq!(labels, ["", "domU", "arm64", "arm64 domU"]);
-        let later = Release { name: "9.9", suite: Suite::Other("x"), linux_prefix: "", label: "xen 9.9" };
+        let later = Release {
+            name: "9.9",
+            suite: Suite::Other("x"),
+            linux: (Suite::Host, ""),
+            model: ModelRelease::NEWEST,
+            label: "xen 9.9",
+        };
         let labels: Vec<String> = ARCHES.iter().flat_map(|a| a.suites()).map(|s| s.label(&later)).collect();
         assert_eq!(labels, ["xen 9.9", "xen 9.9 domU", "xen 9.9 arm64", "xen 9.9 arm64 domU"]);
+    }
+
+    #[test]
+    fn each_release_has_its_own_model_and_label() {
+        for (i, r) in RELEASES.iter().enumerate() {
+            assert_eq!(r.model.to_string(), r.name, "{}", r.name);
+            assert_eq!(r.label.is_empty(), i == 0, "{}", r.name);
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::xendom::xen_pfn_t;
 use core::ffi::{c_int, c_long, c_uint, c_void};
 use std::sync::{Mutex, MutexGuard};
 use xenmem::{DomId, Gfn, Hypercall, XenError};
-use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimError};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Release, Sim, SimError};
 
 /// `xenmem_model_create_domain` kind: x86 PV (not translated).
 pub const XENMEM_MODEL_PV: c_uint = 0;
@@ -79,7 +79,9 @@ pub extern "C" fn xenmem_model_init(frames: u64) -> c_int {
         if frames == 0 || frames > XENMEM_MODEL_MAX_FRAMES {
             return neg(XenError::Inval);
         }
-        *model() = Some(Model { sim: Sim::new(MachineConfig::x86_64(frames)), caller: DomId(0) });
+        // Pinned: the C interface promises 4.17's answers (its tests hold it to them).
+        let cfg = MachineConfig::x86_64(frames).with_xen(Release::Xen4_17);
+        *model() = Some(Model { sim: Sim::new(cfg), caller: DomId(0) });
         0
     })
 }

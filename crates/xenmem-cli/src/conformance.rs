@@ -1,6 +1,7 @@
 //! `xenmem conformance`: the dom0 conformance suite (`xenmem_conformance::run_dom0`) as an
 //! x86 PV dom0 sees it, through privcmd on a real Linux dom0 and on the embedded model
-//! configured alike, and the two diffed line by line.
+//! configured alike — the same Xen release: the running hypervisor's with privcmd, `--xen`'s
+//! (default the newest the model knows) against saved lines — and the two diffed line by line.
 //!
 //! A PV dom0 cannot reach its own pseudo-physical frames through the suite's scratch GFNs
 //! (physmap operations on it are `-EACCES`; nothing gets mapped there), so both platforms
@@ -12,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use xenmem::{DomId, Gfn, Hypercall, Xen};
 use xenmem_conformance::{Config, Platform};
-use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Release, Sim};
 
 /// `conformance` options.
 #[derive(clap::Args, Debug)]
@@ -73,9 +74,16 @@ fn suite<H: Hypercall>(xen: Xen<H>, scratch: Gfn) -> (String, u32) {
     (lines, s.observations)
 }
 
-/// The model configured as an x86 PV dom0 of `pages` pages (at GFN 0), limit `max`.
-fn model_lines(frames: u64, pages: u64, max: u64, scratch: Gfn) -> Result<(String, u32), Failure> {
-    let sim = Sim::new(MachineConfig::x86_64(frames));
+/// The model running `xen`, configured as an x86 PV dom0 of `pages` pages (at GFN 0), limit
+/// `max`.
+fn model_lines(
+    xen: Release,
+    frames: u64,
+    pages: u64,
+    max: u64,
+    scratch: Gfn,
+) -> Result<(String, u32), Failure> {
+    let sim = Sim::new(MachineConfig::x86_64(frames).with_xen(xen));
     let cfg = DomainConfig { max_pages: max, ..DomainConfig::dom0(DomainKind::Pv) };
     let d0 =
         sim.create_domain(cfg).map_err(|e| Failure::Input(format!("the model refuses the PV dom0: {e}")))?;
@@ -90,14 +98,14 @@ fn num(what: &str, s: &str) -> Result<u64, Failure> {
 }
 
 /// Runs the suite (see the module docs).
-pub fn run(privcmd: bool, a: &Args) -> Result<(), Failure> {
+pub fn run(privcmd: bool, xen: Option<Release>, a: &Args) -> Result<(), Failure> {
     let scratch = Gfn(num("--scratch", &a.scratch)?);
     let frames = num("--machine-frames", &a.machine_frames)?;
     if !privcmd {
         let pages = num("--dom0-pages", &a.dom0_pages)?;
         let max =
             if a.dom0_max == "unlimited" { u64::from(u32::MAX) } else { num("--dom0-max", &a.dom0_max)? };
-        let (lines, n) = model_lines(frames, pages, max, scratch)?;
+        let (lines, n) = model_lines(xen.unwrap_or(Release::NEWEST), frames, pages, max, scratch)?;
         save(a, &lines)?;
         return match &a.against {
             None => {
@@ -164,6 +172,12 @@ fn real(a: &Args, frames: u64, scratch: Gfn) -> Result<(), Failure> {
         Err(e) => return Err(Failure::Input(e.to_string())),
     };
     let xen = Xen::new(p);
+    // The model answers as the release that runs.
+    let v = xen.xen_version().map_err(|e| Failure::Input(format!("xen_version: {e}")))?;
+    let release = Release::from_version(v).ok_or_else(|| {
+        let known: Vec<String> = Release::ALL.iter().map(|r| r.to_string()).collect();
+        Failure::Input(format!("Xen {v} runs here; the model answers as {} only", known.join(" or ")))
+    })?;
     // The model's dom0 gets what Xen gave the real one, before the suite changes it.
     let pages = xen.current_reservation(DomId::SELF);
     let max = xen.maximum_reservation(DomId::SELF);
@@ -174,12 +188,12 @@ fn real(a: &Args, frames: u64, scratch: Gfn) -> Result<(), Failure> {
         return Err(Failure::Failed);
     };
     out(&format!(
-        "real dom0: {pages} pages, maximum {}\n",
+        "real dom0 on Xen {v}: {pages} pages, maximum {}\n",
         if max == u64::from(u32::MAX) { "unlimited".to_string() } else { max.to_string() }
     ));
     let (real, n) = suite(xen, scratch);
     save(a, &real)?;
-    let (model, m) = model_lines(frames, pages, max, scratch)?;
+    let (model, m) = model_lines(release, frames, pages, max, scratch)?;
     out(&format!("real run: {n} observations; model run: {m} observations\n"));
     diff("pv dom0, privcmd", &real, &model, a.lines)
 }
@@ -195,8 +209,8 @@ mod tests {
 
     #[test]
     fn the_model_pv_dom0_runs_the_suite() {
-        let (lines, n) =
-            model_lines(131_072, 65_536, u64::from(u32::MAX), Gfn(0x10_0000)).unwrap_or_else(|_| panic!());
+        let (lines, n) = model_lines(Release::Xen4_17, 131_072, 65_536, u64::from(u32::MAX), Gfn(0x10_0000))
+            .unwrap_or_else(|_| panic!());
         assert_eq!(lines.lines().count(), n as usize);
         // Xen's answers for a PV dom0 (XEN-FACTS: add_to_physmap needs a translated target,
         // -EACCES for x86 PV): the suite's own shared-info mapping is refused.

@@ -132,6 +132,8 @@ pub struct Report {
     pub arch: &'static str,
     /// Machine frames.
     pub frames: u64,
+    /// The Xen release the model answered as (`4.20`).
+    pub xen: String,
     /// Every issued operation.
     pub steps: Vec<StepResult>,
     /// Every declared domain, at the end.
@@ -159,7 +161,8 @@ impl Report {
 /// An [`InputError`] at the domain whose configuration the model refuses (more memory than
 /// the machine has, a `max_pages` below its memory, ...).
 pub fn build(s: &Scenario) -> Result<Sim, InputError> {
-    let sim = Sim::new(MachineConfig::new(s.machine.arch, s.machine.frames));
+    let xen = s.machine.xen.unwrap_or(xenmem_sim::Release::NEWEST);
+    let sim = Sim::new(MachineConfig::new(s.machine.arch, s.machine.frames).with_xen(xen));
     let refuse = |d: &crate::scenario::Domain, field: &str, e: SimError| InputError {
         file: s.file.clone(),
         line: Some(d.line),
@@ -233,6 +236,7 @@ pub fn run(s: &Scenario, sim: &Sim, progress: bool) -> Report {
             xenmem_sim::Arch::Arm64 => "arm64",
         },
         frames: s.machine.frames,
+        xen: sim.config().xen.to_string(),
         steps,
         domains,
         hypercalls: sim.hypercalls(),

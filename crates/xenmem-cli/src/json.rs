@@ -11,7 +11,7 @@ use xenmem_sim::EntryKind;
 pub fn render(r: &Report) -> Value {
     json!({
         "scenario": { "name": r.name, "file": r.file, "description": r.description },
-        "machine": { "arch": r.arch, "frames": r.frames },
+        "machine": { "arch": r.arch, "frames": r.frames, "xen": r.xen },
         "steps": r.steps.iter().map(|s| step(r, s)).collect::<Vec<_>>(),
         "domains": r.domains.iter().map(|d| domain(r, d)).collect::<Vec<_>>(),
         "operations": r.steps.len(),

@@ -52,6 +52,11 @@ struct Cli {
     /// (its steps run first). Default: a PVH dom0 with 16 MiB on a 512 MiB machine.
     #[arg(long, global = true, value_name = "FILE")]
     scenario: Option<PathBuf>,
+    /// Model backend: the Xen release the model answers as, 4.17 or 4.20 (default: the
+    /// newest, 4.20; overrides a scenario's `[machine] xen`). With privcmd, the running
+    /// hypervisor decides.
+    #[arg(long, global = true, value_name = "VERSION")]
+    xen: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -131,14 +136,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--xen`, checked: a release the model knows, and only for the model.
+fn xen_option(cli: &Cli) -> Result<Option<xenmem_sim::Release>, Failure> {
+    let Some(v) = &cli.xen else { return Ok(None) };
+    if cli.backend == Backend::Privcmd {
+        return Err(Failure::Input(
+            "--xen picks the model's release; with --backend privcmd the running hypervisor's is used".into(),
+        ));
+    }
+    scenario::xen_release(v).map(Some).map_err(|m| Failure::Input(format!("--xen: {m}")))
+}
+
 fn dispatch(cli: &Cli) -> Result<(), Failure> {
+    let xen = xen_option(cli)?;
     match &cli.command {
         Command::Run { file, svg } => {
             model_only(cli, "run")?;
             no_scenario_option(cli)?;
             let name = file.display().to_string();
             let text = std::fs::read_to_string(file).map_err(|e| InputError::file(&name, read_error(&e)))?;
-            scenario(cli, &name, &text, svg.as_deref())
+            scenario(cli, xen, &name, &text, svg.as_deref())
         }
         Command::Demo { svg, print } => {
             model_only(cli, "demo")?;
@@ -147,25 +164,25 @@ fn dispatch(cli: &Cli) -> Result<(), Failure> {
                 out(DEMO);
                 return Ok(());
             }
-            scenario(cli, "<demo>", DEMO, svg.as_deref())
+            scenario(cli, xen, "<demo>", DEMO, svg.as_deref())
         }
-        Command::Reservation(a) => dom0::reservation(&dom0_opts(cli)?, a),
-        Command::Resource(a) => dom0::resource(&dom0_opts(cli)?, a),
-        Command::ReadFrame(a) => dom0::read_frame(&dom0_opts(cli)?, a),
-        Command::WriteFrame(a) => dom0::write_frame(&dom0_opts(cli)?, a),
-        Command::Domain(c) => dom0::domain(&dom0_opts(cli)?, c),
-        Command::Conformance(a) => conformance::run(cli.backend == Backend::Privcmd, a),
+        Command::Reservation(a) => dom0::reservation(&dom0_opts(cli, xen)?, a),
+        Command::Resource(a) => dom0::resource(&dom0_opts(cli, xen)?, a),
+        Command::ReadFrame(a) => dom0::read_frame(&dom0_opts(cli, xen)?, a),
+        Command::WriteFrame(a) => dom0::write_frame(&dom0_opts(cli, xen)?, a),
+        Command::Domain(c) => dom0::domain(&dom0_opts(cli, xen)?, c),
+        Command::Conformance(a) => conformance::run(cli.backend == Backend::Privcmd, xen, a),
     }
 }
 
-fn dom0_opts(cli: &Cli) -> Result<dom0::Opts, Failure> {
+fn dom0_opts(cli: &Cli, xen: Option<xenmem_sim::Release>) -> Result<dom0::Opts, Failure> {
     let privcmd = cli.backend == Backend::Privcmd;
     if privcmd && cli.scenario.is_some() {
         return Err(Failure::Input(
             "--scenario builds a machine on the model; it does not apply to --backend privcmd".into(),
         ));
     }
-    Ok(dom0::Opts { privcmd, json: cli.json, scenario: cli.scenario.clone() })
+    Ok(dom0::Opts { privcmd, json: cli.json, scenario: cli.scenario.clone(), xen })
 }
 
 fn model_only(cli: &Cli, what: &str) -> Result<(), Failure> {
@@ -203,8 +220,17 @@ pub fn out(s: &str) {
     let _ = o.flush();
 }
 
-fn scenario(cli: &Cli, name: &str, text: &str, svg_path: Option<&std::path::Path>) -> Result<(), Failure> {
-    let s = scenario::parse(name, text)?;
+fn scenario(
+    cli: &Cli,
+    xen: Option<xenmem_sim::Release>,
+    name: &str,
+    text: &str,
+    svg_path: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let mut s = scenario::parse(name, text)?;
+    if xen.is_some() {
+        s.machine.xen = xen;
+    }
     let sim = exec::build(&s)?;
     let report = exec::run(&s, &sim, !cli.json);
     if cli.json {

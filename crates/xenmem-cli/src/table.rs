@@ -15,7 +15,14 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "  {}", line.trim());
         }
     }
-    let _ = writeln!(out, "machine: {}, {} frames of RAM; {} domains", r.arch, r.frames, r.domains.len());
+    let _ = writeln!(
+        out,
+        "machine: {}, {} frames of RAM, Xen {}; {} domains",
+        r.arch,
+        r.frames,
+        r.xen,
+        r.domains.len()
+    );
     let _ = writeln!(out);
     steps(&mut out, r);
     let _ = writeln!(out);

@@ -107,6 +107,58 @@ fn wrong_types_and_unknown_fields() {
 }
 
 #[test]
+fn unsupported_xen_versions() {
+    let with = |v: &str| MACHINE.replace("frames = 65536\n", &format!("frames = 65536\nxen = {v}\n"));
+    let listed = "unsupported Xen version \"4.19\": the model answers as \"4.17\" or \"4.20\"";
+    refused("xen.toml", &with("\"4.19\""), 4, "xen", listed);
+    refused("xen-float.toml", &with("4.2"), 4, "xen", "expected a string");
+    // --xen alike, and it is the model's alone.
+    let p = scenario("xen-ok.toml", MACHINE);
+    for (args, words) in [
+        (&["--xen", "4.19", "run", p.to_str().unwrap()][..], listed),
+        (&["--xen", "5", "reservation", "0"], "unsupported Xen version \"5\""),
+        (&["--backend", "privcmd", "--xen", "4.17", "reservation", "0"], "the running hypervisor's is used"),
+    ] {
+        let o = xenmem(args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("xenmem: --xen: ") || err.starts_with("xenmem: --xen picks"), "{err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn the_model_answers_as_the_release_chosen() {
+    // Real Xen's answers to an acquire_resource size query of an unknown type, from the
+    // golden files: 4.17 "succeeds" with (unsigned)-EOPNOTSUPP, 4.20 says -EINVAL.
+    let step = |expect: &str| {
+        format!(
+            "{MACHINE}\n[[step]]\nby = \"dom0\"\nop = \"acquire_resource_size\"\ndomid = \"guest\"\ntype = 7\nexpect = {expect}\n"
+        )
+    };
+    let old = scenario(
+        "xen-4.17.toml",
+        &step("4294967201").replace("frames = 65536\n", "frames = 65536\nxen = \"4.17\"\n"),
+    );
+    let o = xenmem(&["run", old.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("65536 frames of RAM, Xen 4.17;"), "{}", text(&o.stdout));
+    // --xen overrides the file; no `xen` means the newest.
+    let o = xenmem(&["--xen", "4.20", "run", old.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let new = scenario("xen-new.toml", &step("\"-EINVAL\""));
+    let o = xenmem(&["--json", "run", new.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["machine"]["xen"], "4.20");
+    // The dom0 subcommands name the release they talk to.
+    let o = xenmem(&["--xen", "4.17", "--json", "domain", "info", "0"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((&v["xen"]["version"], &v["xen"]["extraversion"]), (&"4.17".into(), &".7".into()));
+}
+
+#[test]
 fn missing_parts() {
     refused("no-machine.toml", "[[domain]]\nid = 0\n", 1, "machine", "needs a [machine]");
     let body = format!("{MACHINE}\n[[step]]\nop = \"maximum_gpfn\"\n");
@@ -227,7 +279,7 @@ fn dom0_subcommands_on_the_model() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         text(&o.stdout),
-        "current_reservation(DOMID_SELF) = 4096 pages (16384 KiB)\nmaximum_reservation(DOMID_SELF) = unlimited\nmaximum_gpfn(DOMID_SELF) = 0xfff\n"
+        "current_reservation(DOMID_SELF) = 4096 pages (16384 KiB)\nmaximum_reservation(DOMID_SELF) = unlimited\nmaximum_gpfn(DOMID_SELF) = 0xfff\nxen_version = 4.20.5-pre\n"
     );
     let o = xenmem(&["reservation", "7"]);
     assert_eq!(o.status.code(), Some(1));
@@ -276,19 +328,37 @@ fn frames_of_a_scenario_domain() {
 
 #[test]
 fn the_model_as_a_pv_dom0_agrees_with_real_xen() {
-    // Real Xen's lines, recorded through privcmd by `cargo xtask linux-dom0` (the golden
-    // folder's README says how); the model is configured as that dom0 by the defaults.
-    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../xenmem-conformance/golden/4.17/x86_64-pv-dom0.txt");
-    let text_golden = std::fs::read_to_string(&golden).unwrap();
-    let lines: String =
-        text_golden.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
-    let real = scenario("pv-dom0-real.txt", &lines);
-    let o = xenmem(&["conformance", "--against", real.to_str().unwrap()]);
-    let s = text(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{s}");
-    assert!(
-        s.ends_with("conformance (pv dom0, saved run vs model): 238 observations, 238 agree, 0 differ\n"),
-        "{s}"
-    );
+    // Real Xen's lines, recorded through privcmd by `cargo xtask linux-dom0 --xen X` (the
+    // golden folder's README says how); the model is configured as that dom0 by the defaults,
+    // and as that release by --xen.
+    for (xen, other) in [("4.17", "4.20"), ("4.20", "4.17")] {
+        let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../xenmem-conformance/golden/{xen}/x86_64-pv-dom0.txt"));
+        let text_golden = std::fs::read_to_string(&golden).unwrap();
+        let lines: String = text_golden
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                format!(
+                    "{l}
+"
+                )
+            })
+            .collect();
+        let n = lines.lines().count();
+        let real = scenario(&format!("pv-dom0-real-{xen}.txt"), &lines);
+        let o = xenmem(&["--xen", xen, "conformance", "--against", real.to_str().unwrap()]);
+        let s = text(&o.stdout);
+        assert_eq!(o.status.code(), Some(0), "{xen}: {s}");
+        assert!(
+            s.ends_with(&format!(
+                "conformance (pv dom0, saved run vs model): {n} observations, {n} agree, 0 differ
+"
+            )),
+            "{xen}: {s}"
+        );
+        // The other release's model tells them apart.
+        let o = xenmem(&["--xen", other, "conformance", "--against", real.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "model as {other} vs real {xen}: {}", text(&o.stdout));
+    }
 }

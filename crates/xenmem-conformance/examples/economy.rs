@@ -24,7 +24,7 @@ impl Clock for HostClock {
 }
 
 fn main() -> ExitCode {
-    let (sim, domu, ram) = xenmem_conformance::model::x86_64_economy_machine();
+    let (sim, domu, ram) = xenmem_conformance::model::x86_64_economy_machine(xenmem_sim::Release::NEWEST);
     let source: Vec<Gfn> = ram.map(Gfn).collect();
     let per_window = source.len() as u64;
     let windows: Vec<Gfn> =

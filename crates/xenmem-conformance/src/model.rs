@@ -3,13 +3,13 @@
 //! run on them through the very same library calls (`xenmem::Xen` over
 //! [`xenmem_sim::SimBackend`]).
 //!
-//! Only configuration lives here — the machine's size, which domains exist with how much
-//! RAM, where the platform's scratch hole is — never an expected answer: the answers are the
-//! model's, and the golden files hold real Xen's.
+//! Only configuration lives here — the Xen release, the machine's size, which domains exist
+//! with how much RAM, where the platform's scratch hole is — never an expected answer: the
+//! answers are the model's, and the golden files hold real Xen's (one directory per release).
 
 use crate::{Arch, Config, Platform, Summary};
 use xenmem::{DomId, Gfn, Mfn, Xen};
-use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimBackend};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Release, Sim, SimBackend};
 
 /// QEMU's `-m 512`: 512 MiB of machine RAM.
 const MACHINE_FRAMES: u64 = 512 << 8;
@@ -78,9 +78,9 @@ impl Platform for ModelPlatform {
     }
 }
 
-/// The x86_64 machine with its PVH dom0, as Xen built it for the kernel.
-pub fn x86_64_pvh_machine() -> Sim {
-    let sim = Sim::new(MachineConfig::x86_64(MACHINE_FRAMES));
+/// The x86_64 machine with its PVH dom0, as Xen `xen` built it for the kernel.
+pub fn x86_64_pvh_machine(xen: Release) -> Sim {
+    let sim = Sim::new(MachineConfig::x86_64(MACHINE_FRAMES).with_xen(xen));
     let dom0 = sim.create_domain(DomainConfig::dom0(DomainKind::Pvh)).expect("dom0");
     sim.populate_ram(dom0, Gfn(0), DOM0_PAGES).expect("dom0 RAM");
     // Xen maps the firmware's reserved ranges 1:1 into a PVH hardware domain; the top one
@@ -90,20 +90,20 @@ pub fn x86_64_pvh_machine() -> Sim {
     sim
 }
 
-/// Runs the dom0 cases on the model configured as the x86_64 QEMU machine.
-pub fn run_x86_64_pvh_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
-    let sim = x86_64_pvh_machine();
+/// Runs the dom0 cases on the model configured as the x86_64 QEMU machine under Xen `xen`.
+pub fn run_x86_64_pvh_dom0(xen: Release, out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = x86_64_pvh_machine(xen);
     let mut p = ModelPlatform::new(&sim, DomId(0));
     let cfg = Config { self_id: 0, scratch_gfn: DOM0_SCRATCH, scratch_pages: SCRATCH_PAGES, sibling: None };
     let summary = crate::run_dom0(&mut p, &cfg, out);
     (sim, summary)
 }
 
-/// The hypercall economy's machine ([`crate::economy`]): dom0's machine and a domU with the
+/// The hypercall economy's machine ([`crate::economy`]): dom0's machine under Xen `xen` and a domU with the
 /// RAM the kernel's toolstack gives it (16 MiB at gfn 0), whose pages dom0 maps. Returns the
 /// model, the domU, and its populated GFNs.
-pub fn x86_64_economy_machine() -> (Sim, DomId, core::ops::Range<u64>) {
-    let sim = x86_64_pvh_machine();
+pub fn x86_64_economy_machine(xen: Release) -> (Sim, DomId, core::ops::Range<u64>) {
+    let sim = x86_64_pvh_machine(xen);
     let domu = sim
         .create_domain(DomainConfig { max_pages: DOMU_MAX_PAGES, ..DomainConfig::domu(DomainKind::Pvh) })
         .expect("domU");
@@ -113,8 +113,8 @@ pub fn x86_64_economy_machine() -> (Sim, DomId, core::ops::Range<u64>) {
 
 /// Runs the domU cases on the model: dom0's machine plus the sibling and the domU the
 /// kernel's toolstack builds, the domU as the caller.
-pub fn run_x86_64_pvh_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
-    let sim = x86_64_pvh_machine();
+pub fn run_x86_64_pvh_domu(xen: Release, out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = x86_64_pvh_machine(xen);
     let domu_like = |max_pages| DomainConfig {
         max_pages,
         max_grant_frames: 32,
@@ -163,10 +163,10 @@ const ARM64_DOMU_SCRATCH: Gfn = Gfn(0x4_8000);
 /// limit, four pages at gfn 0x100, 32 grant frames.
 const ARM64_SIBLING: u16 = 3;
 
-/// The arm64 machine as Xen built it at boot: dom0 and the dom0less domU. `domu_max_pages`
-/// is the domU's limit (its RAM at boot; dom0 raises it later).
-pub fn arm64_machine(domu_max_pages: u64) -> Sim {
-    let sim = Sim::new(MachineConfig::arm64(ARM64_MACHINE_FRAMES));
+/// The arm64 machine as Xen `xen` built it at boot: dom0 and the dom0less domU.
+/// `domu_max_pages` is the domU's limit (its RAM at boot; dom0 raises it later).
+pub fn arm64_machine(xen: Release, domu_max_pages: u64) -> Sim {
+    let sim = Sim::new(MachineConfig::arm64(ARM64_MACHINE_FRAMES).with_xen(xen));
     let dom0 = sim
         .create_domain(DomainConfig { max_pages: ARM64_DOM0_PAGES, ..DomainConfig::dom0(DomainKind::Pvh) })
         .expect("dom0");
@@ -186,8 +186,8 @@ pub fn arm64_machine(domu_max_pages: u64) -> Sim {
 
 /// Runs the dom0 cases on the model configured as the arm64 QEMU machine
 /// while dom0 runs them: the dom0less domU exists (and waits).
-pub fn run_arm64_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
-    let sim = arm64_machine(ARM64_DOMU_PAGES);
+pub fn run_arm64_dom0(xen: Release, out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = arm64_machine(xen, ARM64_DOMU_PAGES);
     let mut p = ModelPlatform::new(&sim, DomId(0)).with_spare_ram(ARM64_DOM0_SPARE);
     let cfg =
         Config { self_id: 0, scratch_gfn: ARM64_DOM0_SCRATCH, scratch_pages: SCRATCH_PAGES, sibling: None };
@@ -197,8 +197,8 @@ pub fn run_arm64_dom0(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
 
 /// Runs the domU cases on the model: the dom0less domU as the caller, after dom0 made the
 /// sibling and raised the domU's limit.
-pub fn run_arm64_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
-    let sim = arm64_machine(ARM64_DOMU_PAGES + ARM64_DOMU_ROOM);
+pub fn run_arm64_domu(xen: Release, out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
+    let sim = arm64_machine(xen, ARM64_DOMU_PAGES + ARM64_DOMU_ROOM);
     let sibling = sim
         .create_domain(DomainConfig {
             id: Some(ARM64_SIBLING),
@@ -219,6 +219,18 @@ pub fn run_arm64_domu(out: &mut dyn core::fmt::Write) -> (Sim, Summary) {
     let summary = crate::run_domu(&mut p, &cfg, out);
     (sim, summary)
 }
+
+/// The suite's configurations on the model: (name, runner). The name is also the golden
+/// file's (`golden/<release>/<name>.txt`).
+pub type Runner = fn(Release, &mut dyn core::fmt::Write) -> (Sim, Summary);
+
+/// Every configuration, by the name the golden files and `cargo xtask` use.
+pub const CONFIGURATIONS: [(&str, Runner); 4] = [
+    ("x86_64-pvh-dom0", run_x86_64_pvh_dom0),
+    ("x86_64-pvh-domu", run_x86_64_pvh_domu),
+    ("arm64-dom0", run_arm64_dom0),
+    ("arm64-domu", run_arm64_domu),
+];
 
 /// How two runs' lines compare: per case, and in all.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -36,7 +36,7 @@ impl Bufs {
 
 #[test]
 fn each_batch_size_costs_its_calls() {
-    let (sim, domu, ram) = xenmem_conformance::model::x86_64_economy_machine();
+    let (sim, domu, ram) = xenmem_conformance::model::x86_64_economy_machine(xenmem_sim::Release::NEWEST);
     let source: Vec<Gfn> = ram.map(Gfn).collect();
     // 4096 pages at 16 windows: 65,536 frames.
     let windows: Vec<Gfn> = (0..16).map(|w| Gfn(0x10_0000 + w * 0x1000)).collect();
@@ -82,7 +82,7 @@ fn each_batch_size_costs_its_calls() {
 
 #[test]
 fn refusals_and_a_failed_mapping() {
-    let (sim, domu, ram) = xenmem_conformance::model::x86_64_economy_machine();
+    let (sim, domu, ram) = xenmem_conformance::model::x86_64_economy_machine(xenmem_sim::Release::NEWEST);
     let xen = Xen::new(Counting::new(sim.backend(DomId(0))));
     let clock = Ticks(Cell::new(0));
     let mut bufs = Bufs::new(128);

@@ -5,6 +5,7 @@
 use xenmem::{DomId, Gfn, Xen};
 use xenmem_conformance::model::{compare, x86_64_pvh_machine, ModelPlatform};
 use xenmem_conformance::{Arch, Config, Platform};
+use xenmem_sim::Release;
 use xenmem_sim::SimBackend;
 
 const GOLDEN: &str = include_str!("../golden/4.17/x86_64-pvh-dom0.txt");
@@ -25,7 +26,7 @@ fn differing(model: &str) -> Vec<String> {
 
 #[test]
 fn the_right_model_agrees() {
-    let sim = x86_64_pvh_machine();
+    let sim = x86_64_pvh_machine(Release::Xen4_17);
     let mut p = ModelPlatform::new(&sim, DomId(0));
     let mut out = String::new();
     xenmem_conformance::run_dom0(&mut p, &cfg(), &mut out);
@@ -34,7 +35,7 @@ fn the_right_model_agrees() {
 
 #[test]
 fn a_model_that_over_reports_dom0_by_1000_pages_fails() {
-    let sim = x86_64_pvh_machine();
+    let sim = x86_64_pvh_machine(Release::Xen4_17);
     // The wrong model: dom0 owns 1000 pages more than real Xen gave it.
     sim.populate_ram(DomId(0), Gfn(0x1_0000), 1000).unwrap();
     let mut p = ModelPlatform::new(&sim, DomId(0));
@@ -87,7 +88,7 @@ impl Platform for FrameZeroEverywhere {
 
 #[test]
 fn a_model_that_maps_frame_0_at_every_acquired_gfn_fails() {
-    let sim = x86_64_pvh_machine();
+    let sim = x86_64_pvh_machine(Release::Xen4_17);
     let mut p = FrameZeroEverywhere { inner: ModelPlatform::new(&sim, DomId(0)), scratch: cfg().scratch_gfn };
     let mut out = String::new();
     xenmem_conformance::run_dom0(&mut p, &cfg(), &mut out);

@@ -1,53 +1,102 @@
 //! The model against real Xen, without QEMU: the suite runs on the model configured as the
-//! real machine, and every line must equal what the real hypervisor answered (the golden
-//! files, recorded from Xen 4.17 under QEMU by `cargo xtask conformance --record`). Afterwards
-//! the model's invariants must hold.
+//! real machine and release, and every line must equal what that real hypervisor answered
+//! (the golden files: one folder per release in `golden/`, each recorded under
+//! QEMU; `golden/README.md`). Afterwards the model's invariants must hold.
 
-use xenmem_conformance::model::{
-    compare, run_arm64_dom0, run_arm64_domu, run_x86_64_pvh_dom0, run_x86_64_pvh_domu,
-};
+use xenmem_conformance::model::{compare, Runner, CONFIGURATIONS};
+use xenmem_sim::Release;
 
-fn check(name: &str, real: &str, model: &str) {
-    let c = compare(real, model);
+/// The recorded answers of `release` for configuration `name`.
+fn golden(release: Release, name: &str) -> &'static str {
+    match (release, name) {
+        (Release::Xen4_17, "x86_64-pvh-dom0") => include_str!("../golden/4.17/x86_64-pvh-dom0.txt"),
+        (Release::Xen4_17, "x86_64-pvh-domu") => include_str!("../golden/4.17/x86_64-pvh-domu.txt"),
+        (Release::Xen4_17, "arm64-dom0") => include_str!("../golden/4.17/arm64-dom0.txt"),
+        (Release::Xen4_17, "arm64-domu") => include_str!("../golden/4.17/arm64-domu.txt"),
+        (Release::Xen4_20, "x86_64-pvh-dom0") => include_str!("../golden/4.20/x86_64-pvh-dom0.txt"),
+        (Release::Xen4_20, "x86_64-pvh-domu") => include_str!("../golden/4.20/x86_64-pvh-domu.txt"),
+        (Release::Xen4_20, "arm64-dom0") => include_str!("../golden/4.20/arm64-dom0.txt"),
+        (Release::Xen4_20, "arm64-domu") => include_str!("../golden/4.20/arm64-domu.txt"),
+        _ => panic!("no golden file for {name} on Xen {release}"),
+    }
+}
+
+fn runner(name: &str) -> Runner {
+    CONFIGURATIONS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r).expect("a configuration")
+}
+
+fn check(release: Release, name: &str) {
+    let mut out = String::new();
+    let (sim, _) = runner(name)(release, &mut out);
+    let c = compare(golden(release, name), &out);
     for (line, r, m) in &c.differ {
-        eprintln!("{name}:{line}\n  real Xen: {r}\n  model:    {m}");
+        eprintln!("{name} (Xen {release}):{line}\n  real Xen: {r}\n  model:    {m}");
     }
     assert!(
         c.differ.is_empty(),
-        "{name}: {} of {} observations differ from real Xen",
+        "{name}: {} of {} observations differ from real Xen {release}",
         c.differ.len(),
         c.observations
     );
+    sim.check_invariants().unwrap_or_else(|v| panic!("invariants after {name} on Xen {release}: {v:?}"));
 }
 
 #[test]
-fn dom0_cases_agree_with_real_xen() {
-    let mut out = String::new();
-    let (sim, _) = run_x86_64_pvh_dom0(&mut out);
-    check("x86_64-pvh-dom0", include_str!("../golden/4.17/x86_64-pvh-dom0.txt"), &out);
-    sim.check_invariants().expect("invariants after the dom0 run");
+fn xen_4_17_dom0_cases_agree_with_real_xen() {
+    check(Release::Xen4_17, "x86_64-pvh-dom0");
 }
 
 #[test]
-fn domu_cases_agree_with_real_xen() {
-    let mut out = String::new();
-    let (sim, _) = run_x86_64_pvh_domu(&mut out);
-    check("x86_64-pvh-domu", include_str!("../golden/4.17/x86_64-pvh-domu.txt"), &out);
-    sim.check_invariants().expect("invariants after the domU run");
+fn xen_4_17_domu_cases_agree_with_real_xen() {
+    check(Release::Xen4_17, "x86_64-pvh-domu");
 }
 
 #[test]
-fn arm64_dom0_cases_agree_with_real_xen() {
-    let mut out = String::new();
-    let (sim, _) = run_arm64_dom0(&mut out);
-    check("arm64-dom0", include_str!("../golden/4.17/arm64-dom0.txt"), &out);
-    sim.check_invariants().expect("invariants after the arm64 dom0 run");
+fn xen_4_17_arm64_dom0_cases_agree_with_real_xen() {
+    check(Release::Xen4_17, "arm64-dom0");
 }
 
 #[test]
-fn arm64_domu_cases_agree_with_real_xen() {
-    let mut out = String::new();
-    let (sim, _) = run_arm64_domu(&mut out);
-    check("arm64-domu", include_str!("../golden/4.17/arm64-domu.txt"), &out);
-    sim.check_invariants().expect("invariants after the arm64 domU run");
+fn xen_4_17_arm64_domu_cases_agree_with_real_xen() {
+    check(Release::Xen4_17, "arm64-domu");
+}
+
+#[test]
+fn xen_4_20_dom0_cases_agree_with_real_xen() {
+    check(Release::Xen4_20, "x86_64-pvh-dom0");
+}
+
+#[test]
+fn xen_4_20_domu_cases_agree_with_real_xen() {
+    check(Release::Xen4_20, "x86_64-pvh-domu");
+}
+
+#[test]
+fn xen_4_20_arm64_dom0_cases_agree_with_real_xen() {
+    check(Release::Xen4_20, "arm64-dom0");
+}
+
+#[test]
+fn xen_4_20_arm64_domu_cases_agree_with_real_xen() {
+    check(Release::Xen4_20, "arm64-domu");
+}
+
+/// The suite tells the releases apart: the model configured as 4.17 gets real 4.20's
+/// answers wrong (and 4.20's gets 4.17's wrong), configuration by configuration.
+#[test]
+fn each_release_differs_from_the_other_real_xen() {
+    let mut total = 0;
+    for (name, run) in CONFIGURATIONS {
+        for (model, real) in [(Release::Xen4_17, Release::Xen4_20), (Release::Xen4_20, Release::Xen4_17)] {
+            let mut out = String::new();
+            run(model, &mut out);
+            let c = compare(golden(real, name), &out);
+            eprintln!("{name}: model as {model} vs real {real}: {} differ", c.differ.len());
+            assert!(!c.differ.is_empty(), "{name}: the model as {model} answers exactly as real {real}");
+            if model == Release::Xen4_17 {
+                total += c.differ.len();
+            }
+        }
+    }
+    eprintln!("model as 4.17 vs real 4.20: {total} differ");
 }

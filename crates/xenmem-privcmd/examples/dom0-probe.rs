@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         }
     };
     match privcmd.xen_version() {
-        Ok((major, minor)) => println!("probe xen_version = {major}.{minor}"),
+        Ok(v) => println!("probe xen_version = {v}"),
         Err(e) => println!("probe xen_version -> {e}"),
     }
     let xen = Xen::new(&privcmd);

@@ -52,7 +52,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use xenmem::abi::XEN_PAGE_SIZE;
-use xenmem::{DomId, ResourceType, XenError};
+use xenmem::{DomId, ResourceType, XenError, XenVersion};
 
 pub use sys::MappedResource;
 
@@ -157,15 +157,16 @@ impl Privcmd {
         Privcmd { fd: file.into() }
     }
 
-    /// Xen's version as (major, minor), from `xen_version(XENVER_version)`.
+    /// The running Xen's release, from `xen_version(XENVER_version)` (what
+    /// [`xenmem::Xen::xen_version`] asks too, before its first domctl).
     ///
     /// # Errors
     ///
     /// The errno of the ioctl.
-    pub fn xen_version(&self) -> Result<(u16, u16), Error> {
+    pub fn xen_version(&self) -> Result<XenVersion, Error> {
         let rc = sys::xen_version(self);
         let v = XenError::check(rc).map_err(|e| Error::os("IOCTL_PRIVCMD_HYPERCALL", e.errno()))?;
-        Ok(((v >> 16) as u16, v as u16))
+        Ok(XenVersion::from_raw(v as u32))
     }
 
     /// The size, in frames, of resource `id` of type `ty` of domain `dom`

@@ -1,9 +1,10 @@
-//! What the model is built from: the machine's shape ([`MachineConfig`]) and each domain's
-//! ([`DomainConfig`]), with Xen 4.17's defaults.
+//! What the model is built from: the machine's shape and the Xen release it runs
+//! ([`MachineConfig`]) and each domain's ([`DomainConfig`]), with Xen's defaults.
 //!
 //! Plain data; nothing here touches the machine. The numbers come from Xen's sources, named at
 //! each field.
 
+use crate::releases::Release;
 use xenmem::DomId;
 
 /// The architecture Xen runs on. Where x86 and Arm differ (foreign mappings, xenheap pages
@@ -45,6 +46,9 @@ pub struct MmioRange {
 pub struct MachineConfig {
     /// The architecture.
     pub arch: Arch,
+    /// The Xen release the model answers as ([`Release::NEWEST`] unless chosen:
+    /// [`MachineConfig::with_xen`]).
+    pub xen: Release,
     /// Machine RAM in 4 KiB frames, at MFNs `0..frames`.
     pub frames: u64,
     /// `memop-max-order`.
@@ -72,11 +76,13 @@ pub struct MachineConfig {
 }
 
 impl MachineConfig {
-    /// An x86_64 machine with `frames` frames of RAM and Xen's defaults (`memop-max-order`
+    /// An x86_64 machine with `frames` frames of RAM running the newest release the model
+    /// knows, with Xen's defaults (`memop-max-order`
     /// 9,18,12,12; one NUMA node; 64 grant frames; IOREQ servers on; IOMMU and HAP present).
     pub fn x86_64(frames: u64) -> MachineConfig {
         MachineConfig {
             arch: Arch::X86_64,
+            xen: Release::NEWEST,
             frames,
             max_order: MaxOrders { domu: 9, ctldom: 18, hwdom: 12, ptdom: 12 },
             numa_nodes: 1,
@@ -91,13 +97,15 @@ impl MachineConfig {
         }
     }
 
-    /// An arm64 machine with `frames` frames of RAM and Xen's defaults (`memop-max-order`
+    /// An arm64 machine with `frames` frames of RAM running the newest release the model
+    /// knows, with Xen's defaults (`memop-max-order`
     /// 9,18,10,10; no NUMA; 64 grant frames; no IOREQ servers; one device region of 256 frames
     /// above RAM that the hardware domain may map).
     pub fn arm64(frames: u64) -> MachineConfig {
         let first_mfn = frames.max(0x10_0000).next_power_of_two();
         MachineConfig {
             arch: Arch::Arm64,
+            xen: Release::NEWEST,
             frames,
             max_order: MaxOrders { domu: 9, ctldom: 18, hwdom: 10, ptdom: 10 },
             numa_nodes: 1,
@@ -110,6 +118,11 @@ impl MachineConfig {
             vmtrace_available: false,
             mmio: vec![MmioRange { first_mfn, count: 256 }],
         }
+    }
+
+    /// The same machine running Xen release `xen`.
+    pub fn with_xen(self, xen: Release) -> MachineConfig {
+        MachineConfig { xen, ..self }
     }
 
     /// The machine of the given architecture with Xen's defaults.

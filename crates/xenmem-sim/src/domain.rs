@@ -112,6 +112,14 @@ pub(crate) struct Domain {
     pub pod_mrp_idx: usize,
     pub emulation_flags: u32,
     pub misc_flags: u32,
+    /// Pages in the P2M pool (`p2m_total_pages`), the only source of Arm's P2M table pages.
+    /// The model keeps the count, not the pages (the pool is not taken from its heap), and
+    /// counts no table pages: an empty pool refuses every new mapping, any other none.
+    pub p2m_pool_pages: u64,
+    /// Created with nested virtualisation (`XEN_DOMCTL_CDF_nested_virt`).
+    pub nested_virt: bool,
+    /// Created with altp2m on (`altp2m_opts`, Xen 4.19 on).
+    pub altp2m: bool,
 }
 
 impl Domain {

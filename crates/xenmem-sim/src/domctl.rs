@@ -1,9 +1,10 @@
 //! `do_domctl` (hypercall 36, `xen/common/domctl.c`) for the commands a toolstack needs to
 //! make a second domain: createdomain (1), destroydomain (2), pausedomain (3),
-//! unpausedomain (4), getdomaininfo (5), max_mem (11), max_vcpus (15).
+//! unpausedomain (4), getdomaininfo (5), max_mem (11), max_vcpus (15),
+//! set_paging_mempool_size (86).
 //!
 //! Xen's order: copy the 144-byte `struct xen_domctl` → `-EFAULT`; `interface_version` other
-//! than 0x15 → `-EACCES`; the domain (`rcu_lock_domain_by_id`, so `DOMID_SELF` is not the
+//! than the release's (0x15 in 4.17, 0x17 in 4.20: [`crate::Release`]) → `-EACCES`; the domain (`rcu_lock_domain_by_id`, so `DOMID_SELF` is not the
 //! caller) → `-ESRCH` except for createdomain and getdomaininfo; getdomaininfo is checked with
 //! XSM_XS_PRIV and finds the first domain with an id at or above the one asked (`-EINVAL` for
 //! a reserved id, `-ESRCH` past the last); every other command needs the control domain
@@ -13,12 +14,13 @@
 use crate::config::DomainKind;
 use crate::domain::Dying;
 use crate::error::errno::*;
+use crate::frames::PAGE_SIZE;
 use crate::guest_memory::{read_obj, GuestMemory};
 use crate::lifecycle::NewDomain;
 use crate::machine::Machine;
 use xenmem::abi::domctl::*;
 use xenmem::abi::DOMID_FIRST_RESERVED;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::IntoBytes;
 
 /// createdomain flags Xen knows (`sanitise_domain_config`).
 const CDF_S3_INTEGRITY: u32 = 1 << 2;
@@ -34,6 +36,8 @@ const CDF_ALL: u32 = XEN_DOMCTL_CDF_HVM
     | XEN_DOMCTL_CDF_IOMMU
     | CDF_NESTED_VIRT
     | CDF_VPMU;
+/// `XEN_DOMCTL_ALTP2M_mode_mask` (Xen 4.19 on).
+const ALTP2M_MODE_MASK: u32 = 0x3;
 /// `XEN_DOMCTL_IOMMU_no_sharept`.
 const IOMMU_NO_SHAREPT: u32 = 1;
 /// `XEN_DOMCTL_GRANT_version_mask`.
@@ -59,7 +63,7 @@ const DOMINF_SHUTDOWN_SHIFT: u32 = 16;
 /// `do_domctl(u_domctl)` issued by `caller`.
 pub(crate) fn do_domctl(m: &mut Machine, caller: u16, mem: &mut dyn GuestMemory, arg: u64) -> i64 {
     let Ok(mut op) = read_obj::<XenDomctl>(mem, arg) else { return -(EFAULT as i64) };
-    if op.interface_version != XEN_DOMCTL_INTERFACE_VERSION {
+    if op.interface_version != m.cfg.xen.domctl_interface().interface_version() {
         return -(EACCES as i64);
     }
     let (rc, copyback) = domctl(m, caller, &mut op);
@@ -131,6 +135,16 @@ fn domctl(m: &mut Machine, caller: u16, op: &mut XenDomctl) -> (Result<(), i32>,
             // max_memkb >> (PAGE_SHIFT - 10), clamped to max_pages' 32 bits.
             let kib = op.u[0];
             m.dom_mut(d).max_pages = (kib >> 2).min(u32::MAX as u64);
+            (Ok(()), false)
+        }
+        (XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE, Some(d)) => {
+            // arch_set_paging_mempool_size: a whole number of pages that fits 32 bits. The
+            // model does not take the pool from its heap, so growing it cannot fail.
+            let size = op.u[0];
+            if size % PAGE_SIZE as u64 != 0 || size / PAGE_SIZE as u64 > u32::MAX as u64 {
+                return (Err(EINVAL), false);
+            }
+            m.dom_mut(d).p2m_pool_pages = size / PAGE_SIZE as u64;
             (Ok(()), false)
         }
         (XEN_DOMCTL_MAX_VCPUS, Some(d)) => {
@@ -247,7 +261,8 @@ impl Machine {
 /// createdomain: the id (`-EEXIST` if the one asked for is taken, the rover's next free one
 /// for 0 or a reserved id, `-ENOMEM` if none is free), then `domain_create`'s checks.
 fn createdomain(m: &mut Machine, op: &XenDomctl) -> Result<u16, i32> {
-    let Ok((cfg, _)) = DomctlCreateDomain::read_from_prefix(op.body()) else { return Err(EFAULT) };
+    let body: [u8; 128] = op.u.as_bytes().try_into().map_err(|_| EFAULT)?;
+    let cfg = DomctlCreateDomain::decode(m.cfg.xen.domctl_interface(), &body);
     let asked = op.domain;
     let id = if asked > 0 && asked < DOMID_FIRST_RESERVED {
         if m.domains.contains_key(&asked) {
@@ -285,6 +300,7 @@ fn sanitise(m: &Machine, id: u16, c: &DomctlCreateDomain) -> Result<NewDomain, i
         if c.flags & !(XEN_DOMCTL_CDF_IOMMU | CDF_VPMU) != XEN_DOMCTL_CDF_HVM | XEN_DOMCTL_CDF_HAP
             || (c.iommu_opts & IOMMU_NO_SHAREPT != 0)
             || c.max_vcpus > ARM_MAX_VCPUS
+            || c.altp2m_opts != 0
         {
             return Err(EINVAL);
         }
@@ -304,6 +320,15 @@ fn sanitise(m: &Machine, id: u16, c: &DomctlCreateDomain) -> Result<NewDomain, i
             }
         }
         if c.arch_misc_flags & !MSR_RELAXED != 0 {
+            return Err(EINVAL);
+        }
+        // altp2m_opts (a release whose createdomain has none decodes it as 0): unknown bits,
+        // altp2m with nested virtualisation, or without HAP.
+        let altp2m = c.altp2m_opts & ALTP2M_MODE_MASK != 0;
+        if c.altp2m_opts & !ALTP2M_MODE_MASK != 0
+            || (altp2m && c.flags & CDF_NESTED_VIRT != 0)
+            || (altp2m && !hap)
+        {
             return Err(EINVAL);
         }
         // arch_domain_create: emulation flags, then paging (no shadow paging in the build).
@@ -366,5 +391,8 @@ fn sanitise(m: &Machine, id: u16, c: &DomctlCreateDomain) -> Result<NewDomain, i
         handle: c.handle,
         emulation_flags: c.arch_emulation_flags,
         misc_flags: c.arch_misc_flags,
+        p2m_pool_pages: crate::lifecycle::createdomain_pool_pages(m),
+        nested_virt: c.flags & CDF_NESTED_VIRT != 0,
+        altp2m: c.altp2m_opts & ALTP2M_MODE_MASK != 0,
     })
 }

@@ -1,7 +1,12 @@
-//! A software model of Xen 4.17's side of `HYPERVISOR_memory_op` (and the few `domctl`
-//! commands a toolstack needs), so guest code can be tested on a host with no Xen: `xenmem`'s
-//! real marshalling runs unchanged against it through the same [`xenmem::Hypercall`] trait
-//! the hardware backends implement.
+//! A software model of Xen's side of `HYPERVISOR_memory_op` (and `xen_version` and the few
+//! `domctl` commands a toolstack needs), so guest code can be tested on a host with no Xen:
+//! `xenmem`'s real marshalling runs unchanged against it through the same
+//! [`xenmem::Hypercall`] trait the hardware backends implement.
+//!
+//! It answers as Xen 4.20 (Debian 13's) or 4.17 (Debian 12's), both held to the real
+//! hypervisor's recorded answers: [`MachineConfig::with_xen`] picks one ([`Release::NEWEST`]
+//! by default), and [`releases`] lists every way their answers differ, one predicate per Xen
+//! commit.
 //!
 //! ```
 //! use xenmem::{DomId, Gfn, MemFlags, Xen};
@@ -21,12 +26,13 @@
 //! | module | holds |
 //! |---|---|
 //! | [`config`] | machine and domain configurations with Xen's defaults |
+//! | [`releases`] | the Xen releases the model answers as, and each difference between them |
 //! | `frames`, `allocator` | the frame table (owner, references, lazily backed contents) and the buddy heap |
 //! | `p2m` | a domain's P2M: a radix tree of page-sized tables |
 //! | `domain`, `lifecycle`, `mm` | domains, their creation and destruction, page references |
 //! | `grant_table`, `physmap` | grant frames; the x86 and Arm P2M operations |
 //! | `xsm` | the default (dummy) XSM policy |
-//! | `memory_op`, `domctl` | the hypercall decoders, one file per memory_op sub-op |
+//! | `memory_op`, `domctl`, `xen_version` | the hypercall decoders, one file per memory_op sub-op |
 //! | [`guest_memory`], `process` | the caller's memory: [`ArenaMemory`], and [`ProcessMemory`] (the one unsafe module) |
 //! | [`faults`] | [`FaultInjector`], a wrapper around any backend |
 //! | `invariants` | [`Sim::check_invariants`] |
@@ -83,6 +89,8 @@ mod mm;
 mod p2m;
 mod physmap;
 mod process;
+pub mod releases;
+mod xen_version;
 mod xsm;
 
 pub use config::{Arch, DomainConfig, DomainKind, MachineConfig, MaxOrders, MmioRange};
@@ -92,6 +100,7 @@ pub use frames::PAGE_SIZE;
 pub use guest_memory::{ArenaMemory, BadAddress, GuestMemory};
 pub use invariants::Violation;
 pub use process::{ProcessMemory, SimBackend};
+pub use releases::Release;
 
 use crate::domain::Dying;
 use crate::error::errno::*;
@@ -101,10 +110,10 @@ use crate::machine::{ExtraPage, Machine, XenPageKind};
 use crate::mm::MemFlags;
 use crate::p2m::Kind;
 use std::sync::{Arc, Mutex, MutexGuard};
-use xenmem::abi::{HYPERVISOR_DOMCTL, HYPERVISOR_MEMORY_OP};
+use xenmem::abi::{HYPERVISOR_DOMCTL, HYPERVISOR_MEMORY_OP, HYPERVISOR_XEN_VERSION};
 use xenmem::{DomId, Gfn, Mfn, XenError};
 
-/// The model: a machine running Xen 4.17. Cheap to clone (all clones share one machine) and
+/// The model: a machine running Xen 4.17 or 4.20 ([`MachineConfig::xen`]). Cheap to clone (all clones share one machine) and
 /// `Send + Sync`, so vCPUs of several domains may issue hypercalls from several threads.
 #[derive(Clone)]
 pub struct Sim {
@@ -372,6 +381,9 @@ impl Sim {
             handle: [0; 16],
             emulation_flags: 0,
             misc_flags: 0,
+            p2m_pool_pages: lifecycle::built_pool_pages(cfg.max_pages, cfg.max_vcpus),
+            nested_virt: false,
+            altp2m: false,
         };
         m.domain_create(n).map(DomId).map_err(|_| SimError::OutOfMemory)
     }
@@ -603,7 +615,7 @@ impl Sim {
     }
 
     /// Hypercall `op` with `args`, issued by `caller`, decoded exactly as Xen takes it:
-    /// memory_op (12) and domctl (36); any other number is `-ENOSYS`. A caller that cannot
+    /// memory_op (12), xen_version (17) and domctl (36); any other number is `-ENOSYS`. A caller that cannot
     /// run (unknown, dying, crashed) gets `-ESRCH` (the model's answer: Xen would never see
     /// the call).
     pub fn hypercall(&self, caller: DomId, mem: &mut dyn GuestMemory, op: u32, args: [u64; 5]) -> i64 {
@@ -615,6 +627,7 @@ impl Sim {
         match op {
             HYPERVISOR_MEMORY_OP => memory_op::do_memory_op(&mut m, caller.0, mem, args[0], args[1]),
             HYPERVISOR_DOMCTL => domctl::do_domctl(&mut m, caller.0, mem, args[0]),
+            HYPERVISOR_XEN_VERSION => xen_version::do_xen_version(&m, mem, args[0], args[1]),
             _ => -(ENOSYS as i64),
         }
     }

@@ -43,6 +43,30 @@ pub(crate) struct NewDomain {
     pub handle: [u8; 16],
     pub emulation_flags: u32,
     pub misc_flags: u32,
+    /// The P2M pool it starts with.
+    pub p2m_pool_pages: u64,
+    pub nested_virt: bool,
+    pub altp2m: bool,
+}
+
+/// Arm `p2m_init` up to Xen 4.17: 16 pages set aside for every new domain's P2M.
+const P2M_INIT_POOL_PAGES_4_17: u64 = 16;
+
+/// The P2M pool a domain made by createdomain starts with ([`crate::Release`]).
+pub(crate) fn createdomain_pool_pages(m: &Machine) -> u64 {
+    if m.is_arm() && m.cfg.xen.arm_p2m_pool_starts_empty() {
+        0
+    } else {
+        P2M_INIT_POOL_PAGES_4_17
+    }
+}
+
+/// The P2M pool Xen's boot-time builder gives dom0 and dom0less domains (Arm
+/// `domain_p2m_pages`, as libxl sizes a domU's): 256 pages a vCPU, one per MiB of RAM and 128
+/// more, rounded up to whole MiB.
+pub(crate) fn built_pool_pages(max_pages: u64, vcpus: u32) -> u64 {
+    let kib = 4 * (256 * vcpus as u64 + (max_pages.min(u32::MAX as u64) * 4) / 1024 + 128);
+    kib.div_ceil(1024) << 8
 }
 
 /// `grant_to_status_frames`: status frames for `n` shared frames of v2 entries
@@ -117,6 +141,9 @@ impl Machine {
             pod_mrp_idx: 0,
             emulation_flags: n.emulation_flags,
             misc_flags: n.misc_flags,
+            p2m_pool_pages: n.p2m_pool_pages,
+            nested_virt: n.nested_virt,
+            altp2m: n.altp2m,
         };
         self.domains.insert(n.id, dom);
         if self.gnttab_grow_table(n.id, 0).is_err() || self.create_vcpus(n.id, n.vcpus).is_err() {

@@ -2,8 +2,9 @@
 
 use crate::abi::domctl::*;
 
-/// A PVH domU as Xen 4.17 accepted it here (XEN-FACTS): HVM + HAP, LAPIC-only emulation,
-/// grant v1, `max_grant_frames` as given, 1024 maptrack frames, event ports up to 1023.
+/// A PVH domU as Xen 4.17 and 4.20 accepted it here (XEN-FACTS): HVM + HAP, LAPIC-only
+/// emulation, grant v1, no altp2m, `max_grant_frames` as given, 1024 maptrack frames, event
+/// ports up to 1023.
 pub const fn pvh_domu(max_vcpus: u32, max_grant_frames: i32) -> DomctlCreateDomain {
     DomctlCreateDomain {
         ssidref: 0,
@@ -15,6 +16,7 @@ pub const fn pvh_domu(max_vcpus: u32, max_grant_frames: i32) -> DomctlCreateDoma
         max_grant_frames,
         max_maptrack_frames: 1024,
         grant_opts: XEN_DOMCTL_GRANT_VERSION_1,
+        altp2m_opts: 0,
         vmtrace_size: 0,
         cpupool_id: 0,
         arch_emulation_flags: XEN_X86_EMU_LAPIC,
@@ -22,7 +24,7 @@ pub const fn pvh_domu(max_vcpus: u32, max_grant_frames: i32) -> DomctlCreateDoma
     }
 }
 
-/// An Arm domU as Xen 4.17 accepts it (`arch_sanitise_domain_config`): every Arm guest is
+/// An Arm domU as Xen 4.17 and 4.20 accept it (`arch_sanitise_domain_config`): every Arm guest is
 /// `hvm|hap`, the virtual GIC is the host's version (`XEN_DOMCTL_CONFIG_GIC_NATIVE`), no TEE,
 /// no extra SPIs; grant v1 (Arm has no v2), `max_grant_frames` as given, 1024 maptrack
 /// frames, event ports up to 1023.
@@ -41,20 +43,27 @@ pub const fn arm_domu(max_vcpus: u32, max_grant_frames: i32) -> DomctlCreateDoma
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DomctlInterface;
     use zerocopy::IntoBytes;
 
     #[test]
     fn arm_arch_config_lands_where_xen_reads_it() {
-        // gic_version @56, tee_type @58, nr_spis @60 of xen_domctl_createdomain (Arm).
+        // gic_version, tee_type and nr_spis at 56, 58, 60 of xen_domctl_createdomain (Arm)
+        // up to 4.18; at 60, 62, 64 from 4.19.
         let arch =
             ArchDomainConfigArm { gic_version: 2, _pad: 0, tee_type: 1, nr_spis: 0x20, clock_frequency: 0 };
         let (emulation, misc) = arch.in_words();
-        let body =
+        let cfg =
             DomctlCreateDomain { arch_emulation_flags: emulation, arch_misc_flags: misc, ..arm_domu(1, 32) };
-        assert_eq!(&body.as_bytes()[56..64], &[2, 0, 1, 0, 0x20, 0, 0, 0]);
-        assert_eq!(&arch.as_bytes()[..8], &body.as_bytes()[56..64]);
+        for (iface, at) in [(DomctlInterface::V15, 56), (DomctlInterface::V17, 60)] {
+            let mut body = [0u8; 128];
+            cfg.encode(iface, &mut body).unwrap();
+            assert_eq!(&body[at..at + 8], &[2, 0, 1, 0, 0x20, 0, 0, 0]);
+            assert_eq!(&arch.as_bytes()[..8], &body[at..at + 8]);
+            assert_eq!(DomctlCreateDomain::decode(iface, &body), cfg);
+        }
         let domu = arm_domu(1, 32);
         assert_eq!(domu.flags, XEN_DOMCTL_CDF_HVM | XEN_DOMCTL_CDF_HAP);
-        assert_eq!(&domu.as_bytes()[56..64], &[0; 8]);
+        assert_eq!((domu.arch_emulation_flags, domu.arch_misc_flags), (0, 0));
     }
 }

@@ -146,6 +146,9 @@ pub enum Error {
     Xen(XenError),
     /// The library refused the arguments; nothing reached Xen.
     Invalid(Invalid),
+    /// The running hypervisor's release is one whose domctl interface the library does not
+    /// know ([`crate::XenVersion::SUPPORTED`]); nothing was sent in a guessed layout.
+    Unsupported(crate::XenVersion),
 }
 
 /// Why the library refused a call before issuing it.
@@ -170,6 +173,9 @@ pub enum Invalid {
     BatchSpace,
     /// `gmfn_range` through the single-page call (use `add_to_physmap_range`).
     RangeSpace,
+    /// A createdomain field the running Xen's interface has no room for (`altp2m_opts`
+    /// before Xen 4.19).
+    CreateDomainField,
 }
 
 impl Invalid {
@@ -185,6 +191,7 @@ impl Invalid {
             Invalid::ExtentOrder => "extent order out of range",
             Invalid::BatchSpace => "map space does not fit the batch's 16-bit field",
             Invalid::RangeSpace => "gmfn_range needs add_to_physmap_range",
+            Invalid::CreateDomainField => "altp2m_opts needs Xen 4.19 or later",
         }
     }
 }
@@ -206,15 +213,17 @@ impl Error {
     pub const fn xen(self) -> Option<XenError> {
         match self {
             Error::Xen(e) => Some(e),
-            Error::Invalid(_) => None,
+            Error::Invalid(_) | Error::Unsupported(_) => None,
         }
     }
 
-    /// The errno a C caller would see: Xen's own, or `EINVAL` for the library's refusals.
+    /// The errno a C caller would see: Xen's own, `EINVAL` for the library's refusals,
+    /// `EOPNOTSUPP` for an unsupported Xen release.
     pub const fn errno(self) -> i32 {
         match self {
             Error::Xen(e) => e.errno(),
             Error::Invalid(_) => XenError::Inval.errno(),
+            Error::Unsupported(_) => XenError::OpNotSupp.errno(),
         }
     }
 }
@@ -224,6 +233,13 @@ impl fmt::Display for Error {
         match self {
             Error::Xen(e) => e.fmt(f),
             Error::Invalid(i) => f.write_str(i.message()),
+            Error::Unsupported(v) => {
+                write!(f, "Xen {v} is not supported (supported: ")?;
+                for (i, s) in crate::XenVersion::SUPPORTED.iter().enumerate() {
+                    write!(f, "{}{s}", if i == 0 { "" } else { ", " })?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Typed, allocation-free access to Xen's `HYPERVISOR_memory_op`.
 //!
 //! A Xen guest manages its guest-physical address space through one hypercall. This crate
-//! gives it five operations with Xen 4.17's exact semantics, plus their siblings:
+//! gives it five operations with Xen's exact semantics (proven on the real Xen 4.17 and 4.20),
+//! plus their siblings:
 //!
 //! | operation | Xen sub-op | result |
 //! |---|---|---|
@@ -14,11 +15,17 @@
 //! | [`Xen::current_reservation`], [`Xen::maximum_reservation`], [`Xen::maximum_gpfn`] | 3, 4, 14 | the value |
 //!
 //! Layers, each in its own module: [`abi`] (Xen's structs and numbers, layouts asserted at
-//! compile time), [`types`] (domain ids, frame numbers, spaces, flags), [`error`], the
-//! operations on [`Xen`], and [`hypercall`]: the one unsafe seam every backend implements
-//! (x86_64, arm64, a Linux dom0's privcmd, and the hypervisor model of `xenmem-sim`).
+//! compile time), [`types`] (domain ids, frame numbers, spaces, flags), [`error`],
+//! [`version`] (which Xen runs, and the domctl interface of each release), the operations on
+//! [`Xen`], and [`hypercall`]: the one unsafe seam every backend implements (x86_64, arm64, a
+//! Linux dom0's privcmd, and the hypervisor model of `xenmem-sim`).
 //!
-//! Where Zephyr's `zephyr/xen/memory.h` and Xen 4.17 disagree, these docs say what Xen does.
+//! Supported releases: Xen 4.17 to 4.20 ([`XenVersion::SUPPORTED`]). The memory operations
+//! are the same on each; the toolstack's domctl commands follow the running release (asked
+//! once with [`Xen::xen_version`]); any other release is [`Error::Unsupported`].
+//!
+//! Where Zephyr's `zephyr/xen/memory.h` and Xen disagree, these docs say what Xen does (4.17,
+//! and where 4.20 answers otherwise, both).
 
 #![no_std]
 #![warn(missing_docs)]
@@ -29,6 +36,7 @@ pub mod error;
 pub mod hypercall;
 mod ops;
 pub mod types;
+pub mod version;
 
 pub use error::{Error, Invalid, XenError};
 pub use hypercall::Hypercall;
@@ -37,6 +45,7 @@ pub use types::{
     DomId, EntryStatus, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, Mfn, ResourceType,
     MAX_ABI_EXTENT_ORDER,
 };
+pub use version::{DomctlInterface, XenVersion};
 
 /// The README's Rust examples compile as doctests, so the front page cannot rot.
 #[cfg(doctest)]

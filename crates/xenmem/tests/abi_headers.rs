@@ -1,18 +1,26 @@
-//! xenmem's ABI against Xen's own public headers: `tests/abi/headers.c` prints every number
-//! and layout from Debian's libxen-dev (Xen 4.17), this test prints the same list from our
-//! definitions, and the two must agree line for line.
+//! xenmem's ABI against Xen's own public headers: `tests/abi/headers.c` (and
+//! `headers-arm.c`, Arm's part of createdomain) print every number and layout from a release's
+//! headers, this test prints the same list from our definitions for that release's domctl
+//! interface, and the two must agree line for line.
 //!
-//! Needs a C compiler and `/usr/include/xen`. Without them the test says so and passes,
-//! unless `XENMEM_REQUIRE_XEN_HEADERS` is set (as `.ci/run` does after installing them).
+//! Two sources of headers:
+//! - installed ones, compiled here: `XENMEM_XEN_HEADERS` lists `RELEASE=INCLUDE_DIR` pairs
+//!   (whitespace-separated; default `4.17=/usr/include`, Debian 12's libxen-dev).
+//!   `cargo xtask abi-headers` runs this test against each release's libxen-dev. This
+//!   needs a C compiler: without it or the headers the test says so and passes, unless
+//!   `XENMEM_REQUIRE_XEN_HEADERS` is set (as CI does).
+//! - `tests/abi/releases/X.Y.txt`: the same programs' output recorded from Xen's own release
+//!   tags, for every release the library supports (how: `tests/abi/releases/README.md`).
 
 use std::fmt::Write as _;
 use std::mem::{offset_of, size_of};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use xenmem::abi::domctl::*;
 use xenmem::abi::*;
+use xenmem::{DomctlInterface, XenVersion};
 
-fn ours() -> String {
+fn ours(iface: DomctlInterface) -> String {
     let mut s = String::new();
     let mut v = |name: &str, val: u64| writeln!(s, "{name} {val}").unwrap();
     v("HYPERVISOR_memory_op", HYPERVISOR_MEMORY_OP.into());
@@ -25,6 +33,9 @@ fn ours() -> String {
     v("HYPERVISOR_hvm_op", HYPERVISOR_HVM_OP.into());
     v("HYPERVISOR_domctl", HYPERVISOR_DOMCTL.into());
     v("HYPERVISOR_dm_op", HYPERVISOR_DM_OP.into());
+    v("XENVER_version", XENVER_VERSION.into());
+    v("XENVER_extraversion", XENVER_EXTRAVERSION.into());
+    v("sizeof xen_extraversion_t", XEN_EXTRAVERSION_LEN as u64);
     v("XENMEM_increase_reservation", XENMEM_INCREASE_RESERVATION.into());
     v("XENMEM_decrease_reservation", XENMEM_DECREASE_RESERVATION.into());
     v("XENMEM_maximum_ram_page", XENMEM_MAXIMUM_RAM_PAGE.into());
@@ -84,7 +95,7 @@ fn ours() -> String {
         "domid" => domid, "type" => r#type, "id" => id, "nr_frames" => nr_frames, "pad" => pad,
         "frame" => frame, "frame_list" => frame_list);
     layout!("xen_memory_map", XenMemoryMap, "nr_entries" => nr_entries, "buffer" => buffer);
-    v("XEN_DOMCTL_INTERFACE_VERSION", XEN_DOMCTL_INTERFACE_VERSION.into());
+    v("XEN_DOMCTL_INTERFACE_VERSION", iface.interface_version().into());
     v("XEN_DOMCTL_createdomain", XEN_DOMCTL_CREATEDOMAIN.into());
     v("XEN_DOMCTL_destroydomain", XEN_DOMCTL_DESTROYDOMAIN.into());
     v("XEN_DOMCTL_pausedomain", XEN_DOMCTL_PAUSEDOMAIN.into());
@@ -94,6 +105,7 @@ fn ours() -> String {
     v("XEN_DOMCTL_max_vcpus", XEN_DOMCTL_MAX_VCPUS.into());
     v("XEN_DOMCTL_gethvmcontext", XEN_DOMCTL_GETHVMCONTEXT.into());
     v("XEN_DOMCTL_sethvmcontext", XEN_DOMCTL_SETHVMCONTEXT.into());
+    v("XEN_DOMCTL_set_paging_mempool_size", XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE.into());
     v("XEN_DOMCTL_CDF_hvm", XEN_DOMCTL_CDF_HVM.into());
     v("XEN_DOMCTL_CDF_hap", XEN_DOMCTL_CDF_HAP.into());
     v("XEN_DOMCTL_CDF_iommu", XEN_DOMCTL_CDF_IOMMU.into());
@@ -104,39 +116,111 @@ fn ours() -> String {
     v("XEN_DOMINF_paused", XEN_DOMINF_PAUSED.into());
     v("XEN_DOMINF_hap", XEN_DOMINF_HAP.into());
     layout!("xen_domctl", XenDomctl, "interface_version" => interface_version, "domain" => domain, "u" => u);
-    layout!("xen_domctl_createdomain", DomctlCreateDomain,
-        "handle" => handle, "flags" => flags, "max_vcpus" => max_vcpus,
-        "max_grant_frames" => max_grant_frames, "grant_opts" => grant_opts,
-        "cpupool_id" => cpupool_id, "arch" => arch_emulation_flags);
+    if iface.createdomain_has_altp2m_opts() {
+        layout!("xen_domctl_createdomain", CreateDomainV17,
+            "handle" => handle, "flags" => flags, "max_vcpus" => max_vcpus,
+            "max_grant_frames" => max_grant_frames, "grant_opts" => grant_opts,
+            "altp2m_opts" => altp2m_opts, "vmtrace_size" => vmtrace_size,
+            "cpupool_id" => cpupool_id, "arch" => arch_emulation_flags);
+    } else {
+        layout!("xen_domctl_createdomain", CreateDomainV15,
+            "handle" => handle, "flags" => flags, "max_vcpus" => max_vcpus,
+            "max_grant_frames" => max_grant_frames, "grant_opts" => grant_opts,
+            "vmtrace_size" => vmtrace_size, "cpupool_id" => cpupool_id,
+            "arch" => arch_emulation_flags);
+    }
     layout!("xen_domctl_getdomaininfo", DomctlGetDomainInfo,
         "flags" => flags, "tot_pages" => tot_pages, "max_pages" => max_pages,
         "shared_info_frame" => shared_info_frame, "nr_online_vcpus" => nr_online_vcpus,
         "handle" => handle, "cpupool" => cpupool, "gpaddr_bits" => gpaddr_bits,
         "arch_config" => arch_config);
+    // set_paging_mempool_size's body: one u64 at the union's start.
+    v("sizeof xen_domctl_paging_mempool", 8);
+    v("offsetof xen_domctl.u.paging_mempool.size", offset_of!(XenDomctl, u) as u64);
     s
+}
+
+/// Arm's arch part of createdomain (`headers-arm.c`).
+fn ours_arm() -> String {
+    let mut s = String::new();
+    let mut v = |name: &str, val: usize| writeln!(s, "{name} {val}").unwrap();
+    v("sizeof arm xen_arch_domainconfig", size_of::<ArchDomainConfigArm>());
+    v("offsetof arm xen_arch_domainconfig.tee_type", offset_of!(ArchDomainConfigArm, tee_type));
+    v("offsetof arm xen_arch_domainconfig.nr_spis", offset_of!(ArchDomainConfigArm, nr_spis));
+    v("offsetof arm xen_arch_domainconfig.clock_frequency", offset_of!(ArchDomainConfigArm, clock_frequency));
+    s
+}
+
+/// Everything we define for release `v`, as both C programs print it.
+fn ours_for(v: XenVersion) -> String {
+    let iface = v.domctl_interface().unwrap_or_else(|e| panic!("{e}"));
+    ours(iface) + &ours_arm()
+}
+
+fn assert_same(theirs: &str, ours: &str, what: &str) {
+    for (a, b) in theirs.lines().zip(ours.lines()) {
+        assert_eq!(a, b, "{what} (left) and xenmem (right) disagree");
+    }
+    assert_eq!(theirs.lines().count(), ours.lines().count(), "{what}: line counts differ");
+}
+
+/// Compiles and runs `src` against the headers under `include` (its `xen/` directory).
+fn dump(include: &Path, src: &str, tag: &str) -> String {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/abi");
+    let exe = std::env::temp_dir().join(format!("xenmem-abi-{tag}-{}", std::process::id()));
+    let cc = Command::new("cc")
+        .arg("-I")
+        .arg(include)
+        .arg("-o")
+        .arg(&exe)
+        .arg(dir.join(src))
+        .status()
+        .expect("run cc");
+    assert!(cc.success(), "compiling {src} against {} failed", include.display());
+    let out = Command::new(&exe).output().expect("run the header dump");
+    let _ = std::fs::remove_file(&exe);
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `XENMEM_XEN_HEADERS`, or Debian 12's libxen-dev where it is installed.
+fn header_sets() -> Vec<(XenVersion, PathBuf)> {
+    let spec = std::env::var("XENMEM_XEN_HEADERS").unwrap_or_else(|_| "4.17=/usr/include".into());
+    spec.split_whitespace()
+        .map(|pair| {
+            let (v, dir) = pair
+                .split_once('=')
+                .unwrap_or_else(|| panic!("XENMEM_XEN_HEADERS: {pair:?} is not RELEASE=DIR"));
+            (v.parse().unwrap_or_else(|e| panic!("XENMEM_XEN_HEADERS: {v:?}: {e}")), PathBuf::from(dir))
+        })
+        .collect()
 }
 
 #[test]
 fn abi_matches_xens_public_headers() {
     let required = std::env::var_os("XENMEM_REQUIRE_XEN_HEADERS").is_some();
-    if !std::path::Path::new("/usr/include/xen/memory.h").exists() {
-        assert!(
-            !required,
-            "XENMEM_REQUIRE_XEN_HEADERS is set but /usr/include/xen is missing (apt-get install libxen-dev)"
-        );
-        eprintln!("skipped: Xen's public headers are not installed (apt-get install libxen-dev)");
-        return;
+    for (v, include) in header_sets() {
+        if !include.join("xen/memory.h").exists() {
+            assert!(
+                !required,
+                "XENMEM_REQUIRE_XEN_HEADERS is set but {}/xen is missing (Xen {v}'s libxen-dev)",
+                include.display()
+            );
+            eprintln!("skipped Xen {v}: its public headers are not in {}", include.display());
+            continue;
+        }
+        let theirs = dump(&include, "headers.c", "x86") + &dump(&include, "headers-arm.c", "arm");
+        assert_same(&theirs, &ours_for(v), &format!("Xen {v}'s headers in {}", include.display()));
+        eprintln!("Xen {v}: {} lines agree with {}", theirs.lines().count(), include.display());
     }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/abi");
-    let exe = std::env::temp_dir().join(format!("xenmem-abi-headers-{}", std::process::id()));
-    let cc = Command::new("cc").arg("-o").arg(&exe).arg(dir.join("headers.c")).status().expect("run cc");
-    assert!(cc.success(), "compiling headers.c against /usr/include/xen failed");
-    let out = Command::new(&exe).output().expect("run the header dump");
-    let _ = std::fs::remove_file(&exe);
-    let theirs = String::from_utf8(out.stdout).unwrap();
-    let ours = ours();
-    for (a, b) in theirs.lines().zip(ours.lines()) {
-        assert_eq!(a, b, "Xen's header (left) and xenmem (right) disagree");
+}
+
+#[test]
+fn abi_matches_every_supported_release_tag() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/abi/releases");
+    for v in XenVersion::SUPPORTED {
+        let file = dir.join(format!("{v}.txt"));
+        let theirs = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_same(&theirs, &ours_for(v), &file.display().to_string());
     }
-    assert_eq!(theirs.lines().count(), ours.lines().count());
 }

@@ -84,6 +84,12 @@ impl fmt::Display for Fail {
 pub fn make_sibling<A: Arch>(xen: &Xen<A::Hv>) -> Result<DomId, Fail> {
     let sib =
         xen.create_domain(DomId(0), &(A::DOMU_CONFIG)(1, 32)).map_err(Fail::xen("createdomain (sibling)"))?;
+    // Since Xen 4.18 an Arm domain starts with no P2M pool: nothing could be populated into it.
+    if A::SUITE_ARCH == xenmem_conformance::Arch::Arm64
+        && xen.xen_version().map_err(Fail::xen("xen_version"))?.arm_p2m_pool_starts_empty()
+    {
+        xen.set_paging_mempool_size(sib, 4 << 20).map_err(Fail::xen("set_paging_mempool_size (sibling)"))?;
+    }
     xen.set_max_vcpus(sib, 1).map_err(Fail::xen("max_vcpus (sibling)"))?;
     xen.set_max_mem(sib, SIBLING_MAX_KIB).map_err(Fail::xen("max_mem (sibling)"))?;
     let mut gfns = SIBLING_GFNS;

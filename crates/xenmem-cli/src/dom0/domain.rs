@@ -102,14 +102,21 @@ fn info_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure> {
                 (XEN_DOMINF_HAP, "hap"),
             ];
             let flags: Vec<&str> = names.iter().filter(|(b, _)| i.flags & b != 0).map(|(_, n)| *n).collect();
+            let (xen_text, xen_json) = xen_release(adm.xen());
             if json {
                 out(&format!(
                     "{:#}\n",
-                    json!({ "domain": i.domain, "tot_pages": i.tot_pages, "max_pages": i.max_pages, "flags": flags })
+                    json!({
+                        "domain": i.domain,
+                        "tot_pages": i.tot_pages,
+                        "max_pages": i.max_pages,
+                        "flags": flags,
+                        "xen": xen_json,
+                    })
                 ));
             } else {
                 out(&format!(
-                    "getdomaininfo({}) = tot_pages {} max_pages {} flags {}\n",
+                    "getdomaininfo({}) = tot_pages {} max_pages {} flags {}\nxen_version = {xen_text}\n",
                     dname(d),
                     i.tot_pages,
                     i.max_pages,

@@ -42,7 +42,7 @@ use xenmem::abi::domctl::{
 use xenmem::{
     DomId, EntryStatus, Error, Gfn, GrantTableId, Hypercall, MemFlags, ResourceType, Xen, XenError,
 };
-use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimBackend};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Release, Sim, SimBackend};
 
 /// The global options every subcommand here shares.
 #[derive(Clone, Debug)]
@@ -53,6 +53,8 @@ pub struct Opts {
     pub json: bool,
     /// `--scenario FILE`: the model's machine (default backend only).
     pub scenario: Option<PathBuf>,
+    /// `--xen`: the model's release (default backend only; else the scenario's or the newest).
+    pub xen: Option<Release>,
 }
 
 /// `reservation DOMAIN`.
@@ -280,6 +282,19 @@ fn err_json(e: Error) -> Value {
     }
 }
 
+/// The running hypervisor's release (`XENVER_version` and `XENVER_extraversion`), for the
+/// text output (`4.20.5-pre`) and for JSON.
+fn xen_release<H: Hypercall>(xen: &Xen<H>) -> (String, Value) {
+    match xen.xen_version() {
+        Ok(v) => {
+            let extra = xen.xen_extraversion().ok().and_then(|e| e.as_str().map(str::to_string));
+            let text = format!("{v}{}", extra.as_deref().unwrap_or(""));
+            (text, json!({ "version": v.to_string(), "extraversion": extra }))
+        }
+        Err(e) => (format!("unknown: xen_version -> {}", err_text(e)), json!({ "error": err_json(e) })),
+    }
+}
+
 /// `-ESRCH (errno 3)`, or the library's refusal.
 fn err_text(e: Error) -> String {
     match e {
@@ -346,7 +361,7 @@ macro_rules! with_admin {
             }
         } else {
             #[allow(unused_mut)]
-            let mut $a = $crate::dom0::ModelAdmin::new($opts.scenario.as_deref())?;
+            let mut $a = $crate::dom0::ModelAdmin::new($opts.scenario.as_deref(), $opts.xen)?;
             $body
         }
     }};

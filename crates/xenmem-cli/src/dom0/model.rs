@@ -12,15 +12,16 @@ pub struct ModelAdmin {
 }
 
 impl ModelAdmin {
-    /// The default machine, or the one `scenario` builds.
+    /// The default machine, or the one `scenario` builds, running release `xen` (default:
+    /// the scenario's, else the newest the model knows).
     ///
     /// # Errors
     ///
     /// The scenario's own input errors; a scenario without a domain 0.
-    pub fn new(scenario: Option<&Path>) -> Result<ModelAdmin, Failure> {
+    pub fn new(scenario: Option<&Path>, xen: Option<Release>) -> Result<ModelAdmin, Failure> {
         let sim = match scenario {
             None => {
-                let sim = Sim::new(MachineConfig::x86_64(0x2_0000));
+                let sim = Sim::new(MachineConfig::x86_64(0x2_0000).with_xen(xen.unwrap_or(Release::NEWEST)));
                 let dom0 = sim
                     .create_domain(DomainConfig::dom0(DomainKind::Pvh))
                     .map_err(|e| Failure::Input(e.to_string()))?;
@@ -30,7 +31,10 @@ impl ModelAdmin {
             Some(p) => {
                 let name = p.display().to_string();
                 let text = std::fs::read_to_string(p).map_err(|e| InputError::file(&name, e.to_string()))?;
-                let s = crate::scenario::parse(&name, &text)?;
+                let mut s = crate::scenario::parse(&name, &text)?;
+                if xen.is_some() {
+                    s.machine.xen = xen;
+                }
                 if !s.domains.iter().any(|d| d.id == 0) {
                     return Err(
                         InputError::file(&name, "the dom0 subcommands act as domain 0: declare one").into()

@@ -14,6 +14,7 @@ fn reservation_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure
     let max = xen.maximum_reservation(d);
     let top = xen.maximum_gpfn(d).map(|g| g.0);
     let failed = cur.is_err() || max.is_err() || top.is_err();
+    let (xen_text, xen_json) = xen_release(xen);
     if json {
         let v = |r: Result<u64, Error>, unlimited: bool| match r {
             Ok(n) if unlimited && n == u64::from(u32::MAX) => json!({ "value": n, "unlimited": true }),
@@ -27,6 +28,7 @@ fn reservation_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure
                 "current_reservation": v(cur, false),
                 "maximum_reservation": v(max, true),
                 "maximum_gpfn": v(top, false),
+                "xen": xen_json,
             })
         ));
     } else {
@@ -50,6 +52,7 @@ fn reservation_on<A: Admin>(adm: &A, json: bool, d: DomId) -> Result<(), Failure
             }),
         );
         line(&mut s, "maximum_gpfn", top.map(|g| format!("{g:#x}")));
+        let _ = writeln!(s, "xen_version = {xen_text}");
         out(&s);
     }
     if failed {

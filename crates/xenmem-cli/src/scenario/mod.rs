@@ -7,11 +7,11 @@
 mod parse;
 mod value;
 
-pub use parse::parse;
+pub use parse::{parse, xen_release};
 pub use value::{hex_bytes as value_hex, parse_uint as value_uint};
 
 use xenmem::{DomId, Gfn, MapSpace, MemFlags, ResourceType, XenError};
-use xenmem_sim::{Arch, DomainKind};
+use xenmem_sim::{Arch, DomainKind, Release};
 
 /// A whole scenario file.
 #[derive(Clone, Debug)]
@@ -37,6 +37,8 @@ pub struct Machine {
     pub arch: Arch,
     /// RAM in 4 KiB frames.
     pub frames: u64,
+    /// The Xen release the model answers as (`xen = "4.17"`); `None`: the newest it knows.
+    pub xen: Option<Release>,
 }
 
 /// One `[[domain]]`.

@@ -12,7 +12,7 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 use xenmem::{DomId, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, ResourceType};
-use xenmem_sim::{Arch, DomainKind};
+use xenmem_sim::{Arch, DomainKind, Release};
 
 /// The most GFNs one step may list (`gfn` + `count`, or repetitions): enough for any
 /// demonstration, small enough that a typo cannot exhaust memory.
@@ -213,6 +213,7 @@ fn machine(src: Source<'_>, v: Val<'_, '_>) -> Result<Machine, InputError> {
         other => Err(format!("unknown architecture \"{other}\": x86_64 or arm64")),
     })?;
     let frames = f.req("frames", |v| value::uint(v, MAX_FRAMES))?;
+    let xen = f.opt("xen", |v| xen_release(value::string(v)?))?;
     if frames < 1024 {
         return Err(f.missing(
             "frames",
@@ -220,7 +221,15 @@ fn machine(src: Source<'_>, v: Val<'_, '_>) -> Result<Machine, InputError> {
         ));
     }
     f.finish()?;
-    Ok(Machine { arch, frames })
+    Ok(Machine { arch, frames, xen })
+}
+
+/// A Xen release the model answers as, by its `MAJOR.MINOR` name.
+pub fn xen_release(s: &str) -> Result<Release, String> {
+    s.parse::<xenmem::XenVersion>().ok().and_then(Release::from_version).ok_or_else(|| {
+        let known: Vec<String> = Release::ALL.iter().map(|r| format!("\"{r}\"")).collect();
+        format!("unsupported Xen version \"{s}\": the model answers as {}", known.join(" or "))
+    })
 }
 
 /// Domain names, and ids by name.

@@ -16,8 +16,9 @@
 //!
 //! **Xen 4.17's unknown-type bug, reproduced**: `resource_max_frames` returns `-EOPNOTSUPP`
 //! through an `unsigned int`, so a size query of an unknown type succeeds with
-//! `nr_frames = 4294967201`; mapping it then fails `-EOPNOTSUPP`. (The fix, `9b87082900`,
-//! first shipped in 4.20.0 and was backported to 4.19.x and 4.18.x later, not to 4.17.)
+//! `nr_frames = 4294967201`; mapping it then fails `-EOPNOTSUPP`. Xen 4.20 answers `-EINVAL`
+//! to both ([`crate::Release`]: 9b87082900, first in 4.20.0, backported to 4.19.x and 4.18.x,
+//! not to 4.17).
 
 use super::neg;
 use crate::error::errno::*;
@@ -46,6 +47,7 @@ fn resource_max_frames(m: &Machine, d: u16, ty: u16, id: u32) -> u32 {
         XENMEM_RESOURCE_GRANT_TABLE => m.gnttab_resource_max_frames(d, id),
         XENMEM_RESOURCE_IOREQ_SERVER => ioreq_server_max_frames(m, d),
         XENMEM_RESOURCE_VMTRACE_BUF => m.dom(d).vmtrace_size >> 12,
+        _ if m.cfg.xen.acquire_unknown_type_is_einval() => 0,
         // Xen 4.17: `return -EOPNOTSUPP;` from a function returning unsigned int.
         _ => (-EOPNOTSUPP) as u32,
     }

@@ -8,8 +8,9 @@
 //! → `-EACCES`; `dev_mmio` other than by the hardware domain onto itself → `-EACCES`;
 //! XSM_TARGET → `-EPERM`; `gpfn == INVALID_GFN` → `-EINVAL`. Then one page, or for
 //! `gmfn_range`: `size < start_extent` → `-EILSEQ`, a range that wraps → `-EOVERFLOW`, and
-//! page after page from `start_extent` on, stopping at the first failure (earlier pages stay
-//! moved). Size 0 succeeds doing nothing.
+//! page after page from `start_extent` on (4.20: last page first when the destination
+//! overlaps the source from above), stopping at the first failure (earlier pages stay moved).
+//! Size 0 succeeds doing nothing.
 
 use super::neg;
 use crate::error::errno::*;
@@ -73,9 +74,14 @@ fn xenmem_add_to_physmap(
     if xatp.gpfn.checked_add(size).is_none() || xatp.idx.checked_add(size).is_none() {
         return Err(EOVERFLOW);
     }
-    let (idx, gpfn) = (xatp.idx + start as u64, xatp.gpfn + start as u64);
-    for done in 0..size - start as u64 {
-        m.add_to_physmap_one(caller, d, XENMAPSPACE_GMFN, DOMID_INVALID, idx + done, gpfn + done)?;
+    let left = size - start as u64;
+    // A destination overlapping the source from above goes last page first in 4.20
+    // ([`crate::Release`]); `start` then counts pages done from the end.
+    let backwards =
+        m.cfg.xen.gmfn_range_overlap_moves_backwards() && xatp.gpfn > xatp.idx && xatp.gpfn < xatp.idx + size;
+    for done in 0..left {
+        let i = if backwards { left - 1 - done } else { start as u64 + done };
+        m.add_to_physmap_one(caller, d, XENMAPSPACE_GMFN, DOMID_INVALID, xatp.idx + i, xatp.gpfn + i)?;
     }
     Ok(())
 }

@@ -16,7 +16,9 @@ use xenmem::abi::{
 
 impl Machine {
     /// `p2m_set_entry` (through `p2m_insert_mapping`): `-ENOMEM` for a dying domain,
-    /// `-EINVAL` beyond the IPA space, else the entries replace what was there.
+    /// `-EINVAL` beyond the IPA space, `-ENOENT` when the domain's P2M pool is empty (no page
+    /// for a table: since 4.18 the state of a new domain until the toolstack sizes the pool),
+    /// else the entries replace what was there.
     pub(super) fn arm_p2m_set_entry(
         &mut self,
         d: u16,
@@ -30,6 +32,12 @@ impl Machine {
         }
         if !self.gfn_range_ok(gfn, n) {
             return Err(self.gfn_range_errno());
+        }
+        // No pool page for a table: p2m_create_table fails, and __p2m_set_entry turns the
+        // failed table walk into -ENOENT (seen on real 4.20 for a Xen heap page; a populate
+        // just stops).
+        if self.dom(d).p2m_pool_pages == 0 {
+            return Err(ENOENT);
         }
         self.p2m_write_run(d, gfn, n, kind, mfn);
         Ok(())
@@ -115,7 +123,15 @@ impl Machine {
                 (self.dom(d).shared_info, Kind::XenHeap)
             }
             XENMAPSPACE_GMFN_FOREIGN => {
-                let od = match self.get_pg_owner(caller, foreign) {
+                let owner = if self.cfg.xen.arm_foreign_owner_by_remote_lookup() {
+                    match foreign {
+                        DOMID_XEN => Some(PgOwner::Xen),
+                        _ => Some(PgOwner::Domain(self.lookup_remote(caller, foreign)?)),
+                    }
+                } else {
+                    self.get_pg_owner(caller, foreign)
+                };
+                let od = match owner {
                     None => return Err(ESRCH),
                     // DOMID_IO: Xen 4.17 looks the page up in dom_io's P2M, which it does not
                     // have, and takes a data abort in the hypervisor (a later fix refuses

@@ -252,10 +252,18 @@ impl Machine {
         }
     }
 
-    /// `arch_acquire_resource_check`: Arm always; x86 only PV domains and the hardware domain
-    /// (translated callers' foreign references are not torn down safely yet, Xen's FIXME).
+    /// `arch_acquire_resource_check`: Arm always; x86 4.17 only PV domains and the hardware
+    /// domain (translated callers' foreign references were not torn down safely, Xen's
+    /// FIXME); x86 4.20 every domain without altp2m or nested virtualisation
+    /// ([`crate::Release`]).
     pub(crate) fn arch_acquire_resource_check(&self, d: u16) -> bool {
         let dom = self.dom(d);
-        self.is_arm() || !dom.translated || dom.hardware
+        if self.is_arm() || !dom.translated {
+            return true;
+        }
+        if self.cfg.xen.x86_acquire_check_admits_translated_domus() {
+            return !dom.nested_virt && !dom.altp2m;
+        }
+        dom.hardware
     }
 }

@@ -312,6 +312,11 @@ impl Machine {
                 // get_gfn_unshare (P2M_ALLOC: a PoD entry is filled first, or the domain
                 // crashed and nothing found) + get_page_from_mfn: one of the domain's own pages.
                 let e = self.x86_get_gfn(d, idx);
+                // Xen heap pages the domain mapped are p2m_ram_rw too.
+                let rw_ram = matches!(e.kind(), Some(Kind::Ram | Kind::XenHeap));
+                if !rw_ram && self.cfg.xen.x86_gmfn_source_must_be_rw_ram() {
+                    return Err(EACCES);
+                }
                 match e.kind() {
                     Some(Kind::Ram | Kind::XenHeap) if self.get_page(e.mfn(), d) => {
                         (Some(e.mfn()), Some(e.mfn()))

@@ -2,7 +2,7 @@
 
 use crate::common::{xe, Rig};
 use xenmem::{DomId, Error, Gfn, GrantTableId, Invalid, MemFlags, Mfn, ResourceType, XenError};
-use xenmem_sim::{DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange};
+use xenmem_sim::{DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange, Release};
 
 const SHARED: u32 = GrantTableId::Shared as u32;
 const STATUS: u32 = GrantTableId::Status as u32;
@@ -166,7 +166,7 @@ fn chunks_of_32_and_eio_after_the_first_frame() {
 
 #[test]
 fn pv_callers_get_mfns() {
-    let r = Rig::with(MachineConfig::x86_64(1 << 15), DomainKind::Pv);
+    let r = Rig::with(MachineConfig::x86_64(1 << 15).with_xen(Release::Xen4_17), DomainKind::Pv);
     let xen = r.xen(r.dom0);
     let mut l = [Gfn(0); 2];
     // A PV caller passes arch_acquire_resource_check and gets MFNs copied out.

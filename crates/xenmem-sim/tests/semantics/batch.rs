@@ -3,7 +3,7 @@
 use crate::common::{xe, Rig};
 use xenmem::abi::{XenAddToPhysmapBatch, DOMID_IO};
 use xenmem::{DomId, EntryStatus, Gfn, MapSpace, MemFlags, XenError};
-use xenmem_sim::{Arch, DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange};
+use xenmem_sim::{Arch, DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange, Release};
 
 fn st(e: XenError) -> EntryStatus {
     EntryStatus(-e.errno())
@@ -237,7 +237,7 @@ fn pv_foreign_pages_are_named_by_mfn() {
 #[test]
 fn machines_of_both_arches_agree_on_the_basics() {
     for arch in [Arch::X86_64, Arch::Arm64] {
-        let r = Rig::with(MachineConfig::new(arch, 1 << 15), DomainKind::Pvh);
+        let r = Rig::with(MachineConfig::new(arch, 1 << 15).with_xen(Release::Xen4_17), DomainKind::Pvh);
         let mut errs = [EntryStatus::NOT_DONE; 2];
         r.xen(r.dom0)
             .map_foreign_batch(

@@ -1,10 +1,11 @@
 //! Machines and domains the cases share.
 
 use xenmem::{DomId, Error, Gfn, Xen, XenError};
-use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Sim, SimBackend};
+use xenmem_sim::{DomainConfig, DomainKind, MachineConfig, Release, Sim, SimBackend};
 
 /// A machine: dom0 (PVH, control + hardware) and one PVH domU with 64 pages of RAM at GFN
-/// 0x100 and 256 MiB allowed.
+/// 0x100 and 256 MiB allowed. [`Rig::x86`] and [`Rig::arm`] run Xen 4.17, whose source the
+/// expectations of these tests cite; `releases.rs` holds what changed in 4.20.
 pub struct Rig {
     pub sim: Sim,
     pub dom0: DomId,
@@ -13,11 +14,19 @@ pub struct Rig {
 
 impl Rig {
     pub fn x86() -> Rig {
-        Rig::with(MachineConfig::x86_64(1 << 16), DomainKind::Pvh)
+        Rig::x86_on(Release::Xen4_17)
     }
 
     pub fn arm() -> Rig {
-        Rig::with(MachineConfig::arm64(1 << 16), DomainKind::Pvh)
+        Rig::arm_on(Release::Xen4_17)
+    }
+
+    pub fn x86_on(xen: Release) -> Rig {
+        Rig::with(MachineConfig::x86_64(1 << 16).with_xen(xen), DomainKind::Pvh)
+    }
+
+    pub fn arm_on(xen: Release) -> Rig {
+        Rig::with(MachineConfig::arm64(1 << 16).with_xen(xen), DomainKind::Pvh)
     }
 
     pub fn with(cfg: MachineConfig, dom0: DomainKind) -> Rig {

@@ -102,13 +102,17 @@ fn only_the_control_domain_may_use_domctl() {
 #[test]
 fn interface_version_is_checked_first() {
     let r = Rig::x86();
-    let xen = r.xen(r.domu);
-    let mut op = XenDomctl::new(XEN_DOMCTL_GETDOMAININFO, 0);
-    op.interface_version = 0x14;
     // do_domctl: `op->interface_version != XEN_DOMCTL_INTERFACE_VERSION` → -EACCES, before
-    // any permission check.
-    // SAFETY: getdomaininfo's body holds no guest handles.
-    assert_eq!(unsafe { xen.domctl(&mut op) }, xe(XenError::Acces));
+    // any permission check (the unprivileged domU would get -EPERM after it). The library
+    // always sends the right one, so the wrong ones go in raw.
+    let mut mem = xenmem_sim::ArenaMemory::new(0x10_0000, 0x1000);
+    for (iv, want) in [(0x14, -13), (0x16, -13), (0x17, -13), (0x15, -1)] {
+        let mut op = XenDomctl::new(XEN_DOMCTL_PAUSEDOMAIN, 0);
+        op.interface_version = iv;
+        mem.put(0x10_0000, &op).unwrap();
+        let rc = r.sim.hypercall(r.domu, &mut mem, xenmem::abi::HYPERVISOR_DOMCTL, [0x10_0000, 0, 0, 0, 0]);
+        assert_eq!(rc, want, "interface version {iv:#x}");
+    }
     // An unknown command from the control domain: the model does not implement it.
     let mut op = XenDomctl::new(99, 0);
     // SAFETY: as above; the model reads the 144-byte struct alone.

@@ -3,7 +3,7 @@
 use crate::common::{xe, Rig};
 use xenmem::abi::XenAddToPhysmap;
 use xenmem::{DomId, EntryStatus, Gfn, GrantFrame, MapSpace, MemFlags, Mfn, XenError};
-use xenmem_sim::{DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange};
+use xenmem_sim::{DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange, Release};
 
 fn kind_at(r: &Rig, d: DomId, gfn: u64) -> Option<EntryKind> {
     r.sim.physmap(d).iter().find(|x| x.first_gfn.0 <= gfn && gfn - x.first_gfn.0 < x.count).map(|x| x.kind)
@@ -211,7 +211,7 @@ fn add_to_physmap_refusals_in_xens_order() {
     r.ok();
 
     // A PV target is not translated → -EACCES, for any space.
-    let pv = Rig::with(MachineConfig::x86_64(1 << 14), DomainKind::Pv);
+    let pv = Rig::with(MachineConfig::x86_64(1 << 14).with_xen(Release::Xen4_17), DomainKind::Pv);
     assert_eq!(
         pv.xen(pv.dom0).add_to_physmap(DomId::SELF, MapSpace::SharedInfo, 0, Gfn(0x10)),
         xe(XenError::Acces)

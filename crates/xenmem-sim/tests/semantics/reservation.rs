@@ -2,7 +2,7 @@
 
 use crate::common::{xe, Rig};
 use xenmem::{DomId, EntryStatus, Gfn, MapSpace, MemFlags, Mfn, XenError};
-use xenmem_sim::{DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange, Sim};
+use xenmem_sim::{DomainConfig, DomainKind, EntryKind, MachineConfig, PhysmapRange, Release, Sim};
 
 #[test]
 fn populate_maps_ram_and_counts_it() {
@@ -99,7 +99,7 @@ fn populate_refusals_are_short_counts() {
 
 #[test]
 fn populate_stops_at_max_pages() {
-    let sim = Sim::new(MachineConfig::x86_64(4096));
+    let sim = Sim::new(MachineConfig::x86_64(4096).with_xen(Release::Xen4_17));
     let d = sim.create_domain(DomainConfig { max_pages: 10, ..DomainConfig::domu(DomainKind::Pvh) }).unwrap();
     let xen = xenmem::Xen::new(sim.backend(d));
     let mut g: Vec<Gfn> = (0..16).map(|i| Gfn(0x100 + i)).collect();
@@ -113,7 +113,7 @@ fn populate_stops_at_max_pages() {
 
 #[test]
 fn populate_fails_on_fragmentation_at_high_order_only() {
-    let sim = Sim::new(MachineConfig::x86_64(1024));
+    let sim = Sim::new(MachineConfig::x86_64(1024).with_xen(Release::Xen4_17));
     let dom0 = sim.create_domain(DomainConfig::dom0(DomainKind::Pvh)).unwrap();
     let xen = xenmem::Xen::new(sim.backend(dom0));
     // Take every frame one by one, then give back every other one.
@@ -132,7 +132,7 @@ fn populate_fails_on_fragmentation_at_high_order_only() {
 
 #[test]
 fn pv_targets_get_mfns_back() {
-    let r = Rig::with(MachineConfig::x86_64(1 << 14), DomainKind::Pv);
+    let r = Rig::with(MachineConfig::x86_64(1 << 14).with_xen(Release::Xen4_17), DomainKind::Pv);
     let xen = r.xen(r.dom0);
     let mut g = [Gfn(0x10), Gfn(0x11)];
     assert_eq!(xen.populate_physmap(DomId::SELF, 0, MemFlags::empty(), &mut g), Ok(2));
@@ -247,7 +247,7 @@ fn queries() {
 
 #[test]
 fn pv_maximum_gpfn_comes_from_shared_info() {
-    let r = Rig::with(MachineConfig::x86_64(1 << 14), DomainKind::Pv);
+    let r = Rig::with(MachineConfig::x86_64(1 << 14).with_xen(Release::Xen4_17), DomainKind::Pv);
     let xen = r.xen(r.dom0);
     // x86 domain_get_maximum_gpfn for PV: `(arch_get_max_pfn(d) ?: 1) - 1`, max_pfn being
     // what the guest keeps in shared_info->arch.max_pfn: 0 until it writes one.

@@ -1,4 +1,4 @@
-//! Numbers from Xen 4.17's public headers.
+//! Numbers from Xen's public headers (the same in 4.17 and 4.20; `tests/abi_headers.rs`).
 
 /// `__HYPERVISOR_memory_op` (`public/xen.h`).
 pub const HYPERVISOR_MEMORY_OP: u32 = 12;
@@ -20,6 +20,14 @@ pub const HYPERVISOR_HVM_OP: u32 = 34;
 pub const HYPERVISOR_DOMCTL: u32 = 36;
 /// `__HYPERVISOR_dm_op`.
 pub const HYPERVISOR_DM_OP: u32 = 41;
+
+// xen_version sub-operations (`public/version.h`).
+/// `XENVER_version`: returns `major << 16 | minor`; takes no buffer.
+pub const XENVER_VERSION: u32 = 0;
+/// `XENVER_extraversion`: fills a 16-byte `xen_extraversion_t` (".5-pre").
+pub const XENVER_EXTRAVERSION: u32 = 1;
+/// Size of `xen_extraversion_t`.
+pub const XEN_EXTRAVERSION_LEN: usize = 16;
 
 // memory_op sub-operations (`public/memory.h`).
 /// Allocate extents to a domain without mapping them.

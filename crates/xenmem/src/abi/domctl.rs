@@ -1,13 +1,19 @@
-//! The few `domctl` commands a toolstack needs to create a second domain (Xen 4.17,
-//! `XEN_DOMCTL_INTERFACE_VERSION` 0x15, `xen/include/public/domctl.h`). domctl is the
-//! control domain's hypercall; the conformance suite uses it to build a target domain on real
-//! Xen and on the model alike. Offsets were checked against Debian's libxen-dev 4.17 headers.
+//! The few `domctl` commands a toolstack needs to create a second domain
+//! (`xen/include/public/domctl.h`). domctl is the control domain's hypercall; the conformance
+//! suite uses it to build a target domain on real Xen and on the model alike.
+//!
+//! domctl is not a stable interface: every call carries `XEN_DOMCTL_INTERFACE_VERSION`, which
+//! Xen checks (`-EACCES` on a mismatch), and structs change between releases
+//! ([`crate::version::DomctlInterface`]). The structs here whose layout differs per release
+//! exist once per layout ([`CreateDomainV15`], [`CreateDomainV17`]); [`DomctlCreateDomain`] is
+//! the release-neutral form the library marshals into the right one. Offsets were checked
+//! against Debian 12's (Xen 4.17) and Debian 13's (Xen 4.20) libxen-dev headers
+//! (`tests/abi_headers.rs`).
 
+use crate::version::DomctlInterface;
+use crate::Invalid;
 use core::mem::{offset_of, size_of};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
-
-/// `XEN_DOMCTL_INTERFACE_VERSION` of Xen 4.17: Xen refuses any other with `-EACCES`.
-pub const XEN_DOMCTL_INTERFACE_VERSION: u32 = 0x15;
 
 /// `XEN_DOMCTL_createdomain`.
 pub const XEN_DOMCTL_CREATEDOMAIN: u32 = 1;
@@ -27,6 +33,9 @@ pub const XEN_DOMCTL_MAX_VCPUS: u32 = 15;
 pub const XEN_DOMCTL_GETHVMCONTEXT: u32 = 33;
 /// `XEN_DOMCTL_sethvmcontext`.
 pub const XEN_DOMCTL_SETHVMCONTEXT: u32 = 34;
+/// `XEN_DOMCTL_set_paging_mempool_size`: the bytes of the domain's P2M pool (`u64` at the
+/// start of the body, a multiple of the page size).
+pub const XEN_DOMCTL_SET_PAGING_MEMPOOL_SIZE: u32 = 86;
 
 /// createdomain flags (`XEN_DOMCTL_CDF_*`).
 pub const XEN_DOMCTL_CDF_HVM: u32 = 1 << 0;
@@ -65,7 +74,9 @@ pub const XEN_DOMINF_HAP: u32 = 1 << 8;
 pub struct XenDomctl {
     /// `XEN_DOMCTL_*`.
     pub cmd: u32,
-    /// Must be [`XEN_DOMCTL_INTERFACE_VERSION`].
+    /// The running Xen's `XEN_DOMCTL_INTERFACE_VERSION`
+    /// ([`crate::version::DomctlInterface::interface_version`]); [`crate::Xen::domctl`]
+    /// fills it in.
     pub interface_version: u32,
     /// Target domain (IN); the new domain's id after createdomain (OUT).
     pub domain: u16,
@@ -76,9 +87,10 @@ pub struct XenDomctl {
 }
 
 impl XenDomctl {
-    /// A domctl for `cmd` on `domain` with a zeroed body.
+    /// A domctl for `cmd` on `domain` with a zeroed body. Its `interface_version` is 0 until
+    /// [`crate::Xen::domctl`] sets the running hypervisor's.
     pub const fn new(cmd: u32, domain: u16) -> Self {
-        XenDomctl { cmd, interface_version: XEN_DOMCTL_INTERFACE_VERSION, domain, _pad: [0; 3], u: [0; 16] }
+        XenDomctl { cmd, interface_version: 0, domain, _pad: [0; 3], u: [0; 16] }
     }
 
     /// The body as bytes.
@@ -92,9 +104,10 @@ impl XenDomctl {
     }
 }
 
-/// `struct xen_domctl_createdomain` (x86 arch part: emulation and misc flags).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
-#[repr(C)]
+/// `struct xen_domctl_createdomain`, release-neutral: every input field any supported
+/// release has. [`DomctlCreateDomain::encode`] writes it in the running release's layout;
+/// [`DomctlCreateDomain::decode`] reads one (the model's side).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DomctlCreateDomain {
     /// XSM label (0 without XSM).
     pub ssidref: u32,
@@ -114,27 +127,191 @@ pub struct DomctlCreateDomain {
     pub max_maptrack_frames: i32,
     /// Grant options: version in the low 4 bits (0 is refused).
     pub grant_opts: u32,
+    /// altp2m mode (`XEN_DOMCTL_ALTP2M_*`, Xen 4.19 on; must be 0 for earlier releases).
+    pub altp2m_opts: u32,
     /// Processor-trace buffer size in bytes.
     pub vmtrace_size: u32,
     /// CPU pool.
     pub cpupool_id: u32,
-    /// x86: `XEN_X86_EMU_*`; Arm: GIC version and TEE type (same 8 bytes).
+    /// x86: `XEN_X86_EMU_*`; Arm: GIC version and TEE type (same 4 bytes).
     pub arch_emulation_flags: u32,
-    /// x86: misc flags.
+    /// x86: misc flags; Arm: `nr_spis`.
     pub arch_misc_flags: u32,
 }
 
+/// `xen_domctl_createdomain` of interfaces 0x15 and 0x16 (Xen 4.17, 4.18): 64 bytes on x86;
+/// Arm's is 68, its output-only `clock_frequency` lying past these 64 in the domctl union.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct CreateDomainV15 {
+    /// See [`DomctlCreateDomain`].
+    pub ssidref: u32,
+    /// See [`DomctlCreateDomain`].
+    pub handle: [u8; 16],
+    /// See [`DomctlCreateDomain`].
+    pub flags: u32,
+    /// See [`DomctlCreateDomain`].
+    pub iommu_opts: u32,
+    /// See [`DomctlCreateDomain`].
+    pub max_vcpus: u32,
+    /// See [`DomctlCreateDomain`].
+    pub max_evtchn_port: u32,
+    /// See [`DomctlCreateDomain`].
+    pub max_grant_frames: i32,
+    /// See [`DomctlCreateDomain`].
+    pub max_maptrack_frames: i32,
+    /// See [`DomctlCreateDomain`].
+    pub grant_opts: u32,
+    /// See [`DomctlCreateDomain`].
+    pub vmtrace_size: u32,
+    /// See [`DomctlCreateDomain`].
+    pub cpupool_id: u32,
+    /// The arch part's first word (`struct xen_arch_domainconfig` starts here).
+    pub arch_emulation_flags: u32,
+    /// The arch part's second word.
+    pub arch_misc_flags: u32,
+}
+
+/// `xen_domctl_createdomain` of interface 0x17 (Xen 4.19, 4.20): `altp2m_opts` after
+/// `grant_opts`; 68 bytes on x86, 72 on Arm (output-only `clock_frequency` past these 68).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct CreateDomainV17 {
+    /// See [`DomctlCreateDomain`].
+    pub ssidref: u32,
+    /// See [`DomctlCreateDomain`].
+    pub handle: [u8; 16],
+    /// See [`DomctlCreateDomain`].
+    pub flags: u32,
+    /// See [`DomctlCreateDomain`].
+    pub iommu_opts: u32,
+    /// See [`DomctlCreateDomain`].
+    pub max_vcpus: u32,
+    /// See [`DomctlCreateDomain`].
+    pub max_evtchn_port: u32,
+    /// See [`DomctlCreateDomain`].
+    pub max_grant_frames: i32,
+    /// See [`DomctlCreateDomain`].
+    pub max_maptrack_frames: i32,
+    /// See [`DomctlCreateDomain`].
+    pub grant_opts: u32,
+    /// See [`DomctlCreateDomain`].
+    pub altp2m_opts: u32,
+    /// See [`DomctlCreateDomain`].
+    pub vmtrace_size: u32,
+    /// See [`DomctlCreateDomain`].
+    pub cpupool_id: u32,
+    /// The arch part's first word (`struct xen_arch_domainconfig` starts here).
+    pub arch_emulation_flags: u32,
+    /// The arch part's second word.
+    pub arch_misc_flags: u32,
+}
+
+impl DomctlCreateDomain {
+    /// Writes the input fields into `body` (the domctl union) in `iface`'s layout.
+    ///
+    /// # Errors
+    ///
+    /// [`Invalid::CreateDomainField`] for a non-zero `altp2m_opts` on an interface without it.
+    pub fn encode(&self, iface: DomctlInterface, body: &mut [u8; 128]) -> Result<(), Invalid> {
+        let c = *self;
+        if iface.createdomain_has_altp2m_opts() {
+            let raw = CreateDomainV17 {
+                ssidref: c.ssidref,
+                handle: c.handle,
+                flags: c.flags,
+                iommu_opts: c.iommu_opts,
+                max_vcpus: c.max_vcpus,
+                max_evtchn_port: c.max_evtchn_port,
+                max_grant_frames: c.max_grant_frames,
+                max_maptrack_frames: c.max_maptrack_frames,
+                grant_opts: c.grant_opts,
+                altp2m_opts: c.altp2m_opts,
+                vmtrace_size: c.vmtrace_size,
+                cpupool_id: c.cpupool_id,
+                arch_emulation_flags: c.arch_emulation_flags,
+                arch_misc_flags: c.arch_misc_flags,
+            };
+            body[..size_of::<CreateDomainV17>()].copy_from_slice(raw.as_bytes());
+        } else {
+            if c.altp2m_opts != 0 {
+                return Err(Invalid::CreateDomainField);
+            }
+            let raw = CreateDomainV15 {
+                ssidref: c.ssidref,
+                handle: c.handle,
+                flags: c.flags,
+                iommu_opts: c.iommu_opts,
+                max_vcpus: c.max_vcpus,
+                max_evtchn_port: c.max_evtchn_port,
+                max_grant_frames: c.max_grant_frames,
+                max_maptrack_frames: c.max_maptrack_frames,
+                grant_opts: c.grant_opts,
+                vmtrace_size: c.vmtrace_size,
+                cpupool_id: c.cpupool_id,
+                arch_emulation_flags: c.arch_emulation_flags,
+                arch_misc_flags: c.arch_misc_flags,
+            };
+            body[..size_of::<CreateDomainV15>()].copy_from_slice(raw.as_bytes());
+        }
+        Ok(())
+    }
+
+    /// Reads the input fields from `body` (the domctl union) in `iface`'s layout, as Xen of
+    /// that interface does.
+    pub fn decode(iface: DomctlInterface, body: &[u8; 128]) -> DomctlCreateDomain {
+        if iface.createdomain_has_altp2m_opts() {
+            let r = CreateDomainV17::read_from_prefix(body).map(|(r, _)| r).unwrap_or_default();
+            DomctlCreateDomain {
+                ssidref: r.ssidref,
+                handle: r.handle,
+                flags: r.flags,
+                iommu_opts: r.iommu_opts,
+                max_vcpus: r.max_vcpus,
+                max_evtchn_port: r.max_evtchn_port,
+                max_grant_frames: r.max_grant_frames,
+                max_maptrack_frames: r.max_maptrack_frames,
+                grant_opts: r.grant_opts,
+                altp2m_opts: r.altp2m_opts,
+                vmtrace_size: r.vmtrace_size,
+                cpupool_id: r.cpupool_id,
+                arch_emulation_flags: r.arch_emulation_flags,
+                arch_misc_flags: r.arch_misc_flags,
+            }
+        } else {
+            let r = CreateDomainV15::read_from_prefix(body).map(|(r, _)| r).unwrap_or_default();
+            DomctlCreateDomain {
+                ssidref: r.ssidref,
+                handle: r.handle,
+                flags: r.flags,
+                iommu_opts: r.iommu_opts,
+                max_vcpus: r.max_vcpus,
+                max_evtchn_port: r.max_evtchn_port,
+                max_grant_frames: r.max_grant_frames,
+                max_maptrack_frames: r.max_maptrack_frames,
+                grant_opts: r.grant_opts,
+                altp2m_opts: 0,
+                vmtrace_size: r.vmtrace_size,
+                cpupool_id: r.cpupool_id,
+                arch_emulation_flags: r.arch_emulation_flags,
+                arch_misc_flags: r.arch_misc_flags,
+            }
+        }
+    }
+}
+
 /// Arm's `struct xen_arch_domainconfig` (`public/arch-arm.h`), the arch part of createdomain
-/// at offset 56. Its input fields fill the 8 bytes that x86 uses for `emulation_flags` and
-/// `misc_flags` ([`ArchDomainConfigArm::in_words`]); `clock_frequency` is output only and lies
-/// past [`DomctlCreateDomain`]'s 64 bytes, in the rest of the domctl union (Arm's createdomain
-/// is 68 bytes: checked with Debian's 4.17 headers and `aarch64-linux-gnu-gcc`).
+/// (at offset 56 up to Xen 4.18, 60 from 4.19). Its input fields fill the 8 bytes that x86
+/// uses for `emulation_flags` and `misc_flags` ([`ArchDomainConfigArm::in_words`]);
+/// `clock_frequency` is output only and lies past them, in the rest of the domctl union
+/// (Arm's createdomain is 68 bytes on 4.17, checked with Debian's 4.17 headers and
+/// `aarch64-linux-gnu-gcc`; 72 from 4.19).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]
 pub struct ArchDomainConfigArm {
     /// `XEN_DOMCTL_CONFIG_GIC_*` (IN/OUT).
     pub gic_version: u8,
-    /// Padding of the C struct.
+    /// Padding up to Xen 4.17; from 4.18 `sve_vl`, the SVE vector length / 128 (0: none).
     pub _pad: u8,
     /// `XEN_DOMCTL_CONFIG_TEE_*` (IN).
     pub tee_type: u16,
@@ -146,7 +323,7 @@ pub struct ArchDomainConfigArm {
 
 impl ArchDomainConfigArm {
     /// The input fields as [`DomctlCreateDomain`]'s `arch_emulation_flags` and
-    /// `arch_misc_flags` (bytes 56..60 and 60..64, little endian).
+    /// `arch_misc_flags` (the arch part's two words, little endian).
     pub const fn in_words(&self) -> (u32, u32) {
         (self.gic_version as u32 | (self.tee_type as u32) << 16, self.nr_spis)
     }
@@ -199,21 +376,28 @@ const _: () = {
     assert!(offset_of!(XenDomctl, interface_version) == 4);
     assert!(offset_of!(XenDomctl, domain) == 8);
     assert!(offset_of!(XenDomctl, u) == 16);
-    assert!(size_of::<DomctlCreateDomain>() == 64);
-    assert!(offset_of!(DomctlCreateDomain, handle) == 4);
-    assert!(offset_of!(DomctlCreateDomain, flags) == 20);
-    assert!(offset_of!(DomctlCreateDomain, max_vcpus) == 28);
-    assert!(offset_of!(DomctlCreateDomain, max_grant_frames) == 36);
-    assert!(offset_of!(DomctlCreateDomain, grant_opts) == 44);
-    assert!(offset_of!(DomctlCreateDomain, cpupool_id) == 52);
-    assert!(offset_of!(DomctlCreateDomain, arch_emulation_flags) == 56);
+    assert!(size_of::<CreateDomainV15>() == 64);
+    assert!(offset_of!(CreateDomainV15, handle) == 4);
+    assert!(offset_of!(CreateDomainV15, flags) == 20);
+    assert!(offset_of!(CreateDomainV15, max_vcpus) == 28);
+    assert!(offset_of!(CreateDomainV15, max_grant_frames) == 36);
+    assert!(offset_of!(CreateDomainV15, grant_opts) == 44);
+    assert!(offset_of!(CreateDomainV15, cpupool_id) == 52);
+    assert!(offset_of!(CreateDomainV15, arch_emulation_flags) == 56);
+    assert!(offset_of!(CreateDomainV15, arch_misc_flags) == 60);
+    assert!(size_of::<CreateDomainV17>() == 68);
+    assert!(offset_of!(CreateDomainV17, grant_opts) == 44);
+    assert!(offset_of!(CreateDomainV17, altp2m_opts) == 48);
+    assert!(offset_of!(CreateDomainV17, vmtrace_size) == 52);
+    assert!(offset_of!(CreateDomainV17, cpupool_id) == 56);
+    assert!(offset_of!(CreateDomainV17, arch_emulation_flags) == 60);
+    assert!(offset_of!(CreateDomainV17, arch_misc_flags) == 64);
     assert!(size_of::<ArchDomainConfigArm>() == 12);
     assert!(offset_of!(ArchDomainConfigArm, tee_type) == 2);
     assert!(offset_of!(ArchDomainConfigArm, nr_spis) == 4);
     assert!(offset_of!(ArchDomainConfigArm, clock_frequency) == 8);
-    // The arch part starts where x86's emulation_flags does, and its input fields end with
-    // x86's misc_flags.
-    assert!(offset_of!(DomctlCreateDomain, arch_misc_flags) == 60);
+    // Arm's arch part (12 bytes) starts where x86's emulation_flags does: 56 + 12 = 68 and
+    // 60 + 12 = 72 bytes on Arm.
     assert!(size_of::<DomctlGetDomainInfo>() == 112);
     assert!(offset_of!(DomctlGetDomainInfo, flags) == 4);
     assert!(offset_of!(DomctlGetDomainInfo, tot_pages) == 8);

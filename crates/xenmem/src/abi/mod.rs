@@ -1,6 +1,7 @@
 //! Xen's public memory_op interface, byte for byte, for 64-bit guests (x86_64 and arm64).
 //!
-//! Every value here comes from Xen 4.17's public headers (`xen/include/public/xen.h`,
+//! Every value here comes from Xen's public headers, the same in 4.17 and 4.20 except for the
+//! domctl structs that [`domctl`] keeps per interface version (`xen/include/public/xen.h`,
 //! `xen/include/public/memory.h`); the layouts are those a 64-bit guest sees, where guest
 //! handles, `xen_pfn_t` and `xen_ulong_t` are all 8 bytes, so x86_64 and arm64 agree.
 //! Each struct is `repr(C)` with explicit padding fields (zerocopy refuses implicit padding)

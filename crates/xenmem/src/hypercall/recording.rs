@@ -33,6 +33,8 @@ pub(crate) struct Reply {
     pub nr_frames: Option<u32>,
     /// domctl: bytes to write over the 144-byte struct.
     pub domctl: Option<Vec<u8>>,
+    /// xen_version(XENVER_extraversion): the 16 bytes to write.
+    pub extraversion: Option<[u8; 16]>,
 }
 
 pub(crate) struct Recorder<F> {
@@ -82,7 +84,8 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 
 // SAFETY: the recorder touches exactly the struct and arrays of the sub-op, within the
 // lengths the struct gives (as Xen would), and writes only into errs[], extent_start[],
-// frame_list[] and nr_frames, which are Xen's outputs of those sub-ops.
+// frame_list[], nr_frames, the domctl struct and the extraversion buffer, which are Xen's
+// outputs of those calls.
 unsafe impl<F: FnMut(&Seen) -> Reply> Hypercall for Recorder<F> {
     unsafe fn hypercall(&self, op: u32, args: [u64; 5]) -> i64 {
         if op == abi::HYPERVISOR_DOMCTL {
@@ -98,7 +101,21 @@ unsafe impl<F: FnMut(&Seen) -> Reply> Hypercall for Recorder<F> {
             }
             return reply.rc;
         }
-        assert_eq!(op, abi::HYPERVISOR_MEMORY_OP, "the library issues memory_op and domctl only");
+        if op == abi::HYPERVISOR_XEN_VERSION {
+            let seen = Seen { op, args, arg: Vec::new(), arrays: Vec::new() };
+            let reply = (self.reply.borrow_mut())(&seen);
+            self.seen.borrow_mut().push(seen);
+            if let (abi::XENVER_EXTRAVERSION, Some(bytes)) = (args[0] as u32, reply.extraversion) {
+                // SAFETY: XENVER_extraversion's argument is a live 16-byte buffer.
+                unsafe { write(args[1], &bytes) };
+            }
+            return reply.rc;
+        }
+        assert_eq!(
+            op,
+            abi::HYPERVISOR_MEMORY_OP,
+            "the library issues memory_op, domctl and xen_version only"
+        );
         let cmd = (args[0] & abi::MEMOP_CMD_MASK) as u32;
         let p = args[1];
         let size = match cmd {

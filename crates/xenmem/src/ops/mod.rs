@@ -6,6 +6,8 @@
 
 use crate::abi;
 use crate::hypercall::Hypercall;
+use crate::version::XenVersion;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 mod acquire_resource;
 mod add_to_physmap;
@@ -14,6 +16,7 @@ mod domctl;
 mod populate_physmap;
 mod remove_from_physmap;
 mod reservation;
+mod xen_version;
 
 pub use add_to_physmap_batch::BATCH_MAX_ENTRIES;
 
@@ -29,15 +32,44 @@ pub use add_to_physmap_batch::BATCH_MAX_ENTRIES;
 /// let pages = xen.current_reservation(DomId::SELF)?;
 /// # Ok::<(), xenmem::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// The memory operations are the same on every supported Xen release. The domctl commands
+/// are not: the first of them asks the running hypervisor its version (one `xen_version`
+/// hypercall, remembered from then on) and speaks that release's interface
+/// ([`crate::version`]); [`Xen::with_version`] skips the question.
+#[derive(Debug, Default)]
 pub struct Xen<H> {
     hv: H,
+    /// The running Xen's `XENVER_version` answer, or 0 until known. Only ever loaded and
+    /// stored (plain loads and stores, also on an Arm guest whose memory is still
+    /// device-typed); two threads asking at once store the same value.
+    version: AtomicU32,
+}
+
+impl<H: Clone> Clone for Xen<H> {
+    fn clone(&self) -> Self {
+        Xen { hv: self.hv.clone(), version: AtomicU32::new(self.version.load(Ordering::Relaxed)) }
+    }
 }
 
 impl<H: Hypercall> Xen<H> {
     /// Wraps a backend.
     pub const fn new(hv: H) -> Self {
-        Xen { hv }
+        Xen { hv, version: AtomicU32::new(0) }
+    }
+
+    /// Wraps a backend whose hypervisor is known to be release `v`: no `xen_version` call is
+    /// made, and domctls use `v`'s interface (a wrong `v` makes Xen answer `-EACCES`).
+    pub const fn with_version(hv: H, v: XenVersion) -> Self {
+        Xen { hv, version: AtomicU32::new(v.raw()) }
+    }
+
+    /// The version remembered, if any.
+    fn known_version(&self) -> Option<XenVersion> {
+        match self.version.load(Ordering::Relaxed) {
+            0 => None,
+            raw => Some(XenVersion::from_raw(raw)),
+        }
     }
 
     /// The backend.

@@ -1,6 +1,7 @@
 /* Prints every number and layout xenmem's abi module defines, taken from Xen's own public
- * headers (Debian's libxen-dev, Xen 4.17), one "name value" line each. scripts/abi-check.sh
- * diffs this against the same list printed from the Rust definitions. */
+ * headers (Debian's libxen-dev: 4.17 in Debian 12, 4.20 in Debian 13; or a release tag's
+ * xen/include/public), one "name value" line each. tests/abi_headers.rs diffs this against
+ * the same list printed from the Rust definitions for that release's domctl interface. */
 #define __XEN_TOOLS__ 1
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <xen/xen.h>
 #include <xen/memory.h>
 #include <xen/domctl.h>
+#include <xen/version.h>
 
 #define V(name, val) printf("%s %llu\n", name, (unsigned long long)(val))
 #define SZ(s) V("sizeof " #s, sizeof(struct s))
@@ -25,6 +27,9 @@ int main(void)
 	V("HYPERVISOR_hvm_op", __HYPERVISOR_hvm_op);
 	V("HYPERVISOR_domctl", __HYPERVISOR_domctl);
 	V("HYPERVISOR_dm_op", __HYPERVISOR_dm_op);
+	V("XENVER_version", XENVER_version);
+	V("XENVER_extraversion", XENVER_extraversion);
+	V("sizeof xen_extraversion_t", sizeof(xen_extraversion_t));
 	V("XENMEM_increase_reservation", XENMEM_increase_reservation);
 	V("XENMEM_decrease_reservation", XENMEM_decrease_reservation);
 	V("XENMEM_maximum_ram_page", XENMEM_maximum_ram_page);
@@ -109,6 +114,7 @@ int main(void)
 	V("XEN_DOMCTL_max_vcpus", XEN_DOMCTL_max_vcpus);
 	V("XEN_DOMCTL_gethvmcontext", XEN_DOMCTL_gethvmcontext);
 	V("XEN_DOMCTL_sethvmcontext", XEN_DOMCTL_sethvmcontext);
+	V("XEN_DOMCTL_set_paging_mempool_size", XEN_DOMCTL_set_paging_mempool_size);
 	V("XEN_DOMCTL_CDF_hvm", XEN_DOMCTL_CDF_hvm);
 	V("XEN_DOMCTL_CDF_hap", XEN_DOMCTL_CDF_hap);
 	V("XEN_DOMCTL_CDF_iommu", XEN_DOMCTL_CDF_iommu);
@@ -128,6 +134,10 @@ int main(void)
 	OFF(xen_domctl_createdomain, max_vcpus);
 	OFF(xen_domctl_createdomain, max_grant_frames);
 	OFF(xen_domctl_createdomain, grant_opts);
+#if XEN_DOMCTL_INTERFACE_VERSION >= 0x17
+	OFF(xen_domctl_createdomain, altp2m_opts);
+#endif
+	OFF(xen_domctl_createdomain, vmtrace_size);
 	OFF(xen_domctl_createdomain, cpupool_id);
 	OFF(xen_domctl_createdomain, arch);
 	SZ(xen_domctl_getdomaininfo);
@@ -140,5 +150,7 @@ int main(void)
 	OFF(xen_domctl_getdomaininfo, cpupool);
 	OFF(xen_domctl_getdomaininfo, gpaddr_bits);
 	OFF(xen_domctl_getdomaininfo, arch_config);
+	SZ(xen_domctl_paging_mempool);
+	OFF(xen_domctl, u.paging_mempool.size);
 	return 0;
 }
