@@ -120,6 +120,16 @@ int xenmem_model_init(uint64_t frames);
 
 #if defined(XENMEM_MODEL)
 /**
+ * As `xenmem_model_init`, for an arm64 machine (Xen 4.17 on Arm: every domain translated,
+ * `memop-max-order` 9 for a domU, 10 for the hardware domain, 18 for the control domain;
+ * no IOREQ servers). Domains are created with `XENMEM_MODEL_PVH` or `_HVM` (both stand for
+ * an Arm guest); `XENMEM_MODEL_PV` is refused.
+ */
+int xenmem_model_init_arm64(uint64_t frames);
+#endif
+
+#if defined(XENMEM_MODEL)
+/**
  * Creates a running domain as a domain builder would: id `domid` (-1 for the next free
  * one), `kind` one of `XENMEM_MODEL_PV`/`_PVH`/`_HVM`, `flags` any of
  * `XENMEM_MODEL_CONTROL` and `XENMEM_MODEL_HARDWARE`, a limit of `max_pages` pages
