@@ -120,6 +120,16 @@ int xenmem_model_init(uint64_t frames);
 
 #if defined(XENMEM_MODEL)
 /**
+ * As `xenmem_model_init`, for an arm64 machine (Xen 4.17 on Arm: every domain translated,
+ * `memop-max-order` 9 for a domU, 10 for the hardware domain, 18 for the control domain;
+ * no IOREQ servers). Domains are created with `XENMEM_MODEL_PVH` or `_HVM` (both stand for
+ * an Arm guest); `XENMEM_MODEL_PV` is refused.
+ */
+int xenmem_model_init_arm64(uint64_t frames);
+#endif
+
+#if defined(XENMEM_MODEL)
+/**
  * Creates a running domain as a domain builder would: id `domid` (-1 for the next free
  * one), `kind` one of `XENMEM_MODEL_PV`/`_PVH`/`_HVM`, `flags` any of
  * `XENMEM_MODEL_CONTROL` and `XENMEM_MODEL_HARDWARE`, a limit of `max_pages` pages
@@ -180,6 +190,20 @@ int xenmem_model_write(int domid,
                        size_t offset,
                        const void *buf,
                        size_t len);
+#endif
+
+#if defined(XENMEM_MODEL)
+/**
+ * Gives domain `domid` `pages` pages of RAM at `gfn` onwards, as Xen's domain builder does
+ * before the domain runs (not a hypercall; not counted). An Arm hardware domain is mapped 1:1,
+ * as Xen builds it (`allocate_memory_11`): it gets the machine frames of the same numbers.
+ *
+ * Returns 0, or `-ESRCH` (no such domain), `-ENOMEM` (no memory, or for a 1:1 domain a frame
+ * already in use), `-EINVAL` (bad id, a limit or a range the P2M cannot hold), `-ENOSYS`.
+ */
+int xenmem_model_populate_ram(int domid,
+                              uint64_t gfn,
+                              uint64_t pages);
 #endif
 
 #if defined(XENMEM_MODEL)
@@ -312,6 +336,69 @@ int xendom_populate_physmap(int domid,
                             unsigned int nr_extents,
                             unsigned int mem_flags,
                             xen_pfn_t *extent_start);
+
+/**
+ * Allocates `nr_extents` extents of 2^`extent_order` pages to domain `domid` without
+ * mapping them (`XENMEM_increase_reservation`).
+ *
+ * The prototype is that of Zephyr's wrapper (zephyrproject-rtos/zephyr PR #115173, 2026).
+ * `mem_flags` are Xen's `XENMEMF_*` (0 for no constraint). `extent_start` may be null: Xen
+ * then allocates without reporting frames. Otherwise it holds `nr_extents` slots, into which
+ * Xen writes each extent's machine frame **for an x86 PV target only**; a translated target
+ * (Arm, x86 PVH and HVM) gets its pages with the slots left as they were, and must map them
+ * with `xendom_populate_physmap` to use them.
+ *
+ * Returns the number of extents Xen allocated. As for `xendom_populate_physmap`, **Xen never
+ * returns a negative errno for this operation**: a refusal is a count below `nr_extents`
+ * (0 for no such domain, no privilege over it, an order above the caller's limit, bad
+ * flags; the extents done so far when the domain reaches its `max_pages` or memory runs
+ * out).
+ *
+ * Negative returns come only from this library: `-EINVAL` for a `domid` outside
+ * 0..=0xFFFF, an `nr_extents` above `INT_MAX`, an `extent_order` above 51, or a misaligned
+ * `extent_start`. More extents than Xen takes in one call (67,108,863) are split into
+ * several calls, stopping at the first short one.
+ *
+ * # Safety
+ *
+ * A non-null `extent_start` must point to `nr_extents` readable and writable `xen_pfn_t`s,
+ * accessed by no one else during the call.
+ */
+int xendom_increase_reservation(int domid,
+                                unsigned int extent_order,
+                                unsigned int nr_extents,
+                                unsigned int mem_flags,
+                                xen_pfn_t *extent_start);
+
+/**
+ * Frees the extents of 2^`extent_order` pages that domain `domid` has mapped at frames
+ * `extent_start[0 .. nr_extents]` (`XENMEM_decrease_reservation`).
+ *
+ * The prototype is that of Zephyr's wrapper (zephyrproject-rtos/zephyr PR #115173, 2026).
+ * The pages go back to Xen and leave the domain's reservation (`tot_pages`); the frames are
+ * holes afterwards. `mem_flags` are sent to Xen, which checks them as for an allocation
+ * (flags it refuses free nothing) and otherwise ignores them: pass 0.
+ *
+ * Returns the number of extents Xen freed. **Xen never returns a negative errno for this
+ * operation**: it frees the extents in order and stops at the first one it cannot (a hole,
+ * a page another domain owns, MMIO, an order above the caller's limit), so a count below
+ * `nr_extents` says extents `0 .. count` were freed and the rest were not. An extent freed
+ * only in part (its first pages gone, then a hole) is not counted.
+ *
+ * Negative returns come only from this library: `-EINVAL` for a `domid` outside
+ * 0..=0xFFFF, an `nr_extents` above `INT_MAX`, an `extent_order` above 51, or a null or
+ * misaligned `extent_start` with a non-zero `nr_extents`.
+ *
+ * # Safety
+ *
+ * `extent_start` must point to `nr_extents` readable `xen_pfn_t`s (it may be null when
+ * `nr_extents` is 0), written by no one else during the call.
+ */
+int xendom_decrease_reservation(int domid,
+                                unsigned int extent_order,
+                                unsigned int nr_extents,
+                                unsigned int mem_flags,
+                                xen_pfn_t *extent_start);
 
 /**
  * Maps frames `frame .. frame + *nr_frames` of resource `id` of type `type` of domain `domid`,

@@ -2,16 +2,17 @@
 //! a static library built on [`xenmem`].
 //!
 //! A C program that called Zephyr's `xendom_add_to_physmap`, `xendom_add_to_physmap_batch`,
-//! `xendom_remove_from_physmap`, `xendom_populate_physmap` and `xendom_acquire_resource`
-//! links `libxenmem_capi.a` and includes `include/xenmem.h` (generated from this crate by
-//! cbindgen) instead: the same prototypes, the same return conventions, Xen 4.17's semantics,
-//! and no silent truncation. Each function is a thin layer over [`xenmem::Xen`]: it turns C
+//! `xendom_remove_from_physmap`, `xendom_populate_physmap` and `xendom_acquire_resource`, or
+//! the reservation wrappers Zephyr added in 2026 (`xendom_increase_reservation`,
+//! `xendom_decrease_reservation`, PR #115173), links `libxenmem_capi.a` and includes
+//! `include/xenmem.h` (generated from this crate by cbindgen) instead: the same prototypes,
+//! the same return conventions, Xen 4.17's semantics, and no silent truncation. Each function is a thin layer over [`xenmem::Xen`]: it turns C
 //! arguments into typed values and slices (refusing what cannot be represented with
 //! `-EINVAL`), calls the library, and turns the result back into Zephyr's `int`.
 //!
 //! | module | holds |
 //! |---|---|
-//! | `xendom` | the five exported functions and the argument checks Zephyr's C code lacks |
+//! | `xendom` | the exported `xendom_*` functions and the argument checks Zephyr's C code lacks |
 //! | `backend` | where hypercalls go: the C program's `xenmem_hypercall` (default) or arm64 `hvc` (feature `hvc`) |
 //! | `ffi` | the only `unsafe`: C pointers to slices, and the panic guard |
 //! | `model` | feature `model`: the xenmem-sim model inside the library, and `xenmem_model_*` |
@@ -56,7 +57,8 @@ mod xendom;
 
 pub use xendom::{
     xen_pfn_t, xen_ulong_t, xendom_acquire_resource, xendom_add_to_physmap, xendom_add_to_physmap_batch,
-    xendom_populate_physmap, xendom_remove_from_physmap, XENMEM_ENTRY_NOT_DONE,
+    xendom_decrease_reservation, xendom_increase_reservation, xendom_populate_physmap,
+    xendom_remove_from_physmap, XENMEM_ENTRY_NOT_DONE,
 };
 // `domid_t` is exported under its C name as well.
 pub use xendom::domid_t;

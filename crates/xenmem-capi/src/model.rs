@@ -75,15 +75,25 @@ fn domid(d: c_int) -> Option<DomId> {
 /// Returns 0, or `-EINVAL` for 0 frames or more than `XENMEM_MODEL_MAX_FRAMES`.
 #[no_mangle]
 pub extern "C" fn xenmem_model_init(frames: u64) -> c_int {
-    guard(|| {
-        if frames == 0 || frames > XENMEM_MODEL_MAX_FRAMES {
-            return neg(XenError::Inval);
-        }
-        // Pinned: the C interface promises 4.17's answers (its tests hold it to them).
-        let cfg = MachineConfig::x86_64(frames).with_xen(Release::Xen4_17);
-        *model() = Some(Model { sim: Sim::new(cfg), caller: DomId(0) });
-        0
-    })
+    guard(|| init(frames, MachineConfig::x86_64))
+}
+
+/// As `xenmem_model_init`, for an arm64 machine (Xen 4.17 on Arm: every domain translated,
+/// `memop-max-order` 9 for a domU, 10 for the hardware domain, 18 for the control domain;
+/// no IOREQ servers). Domains are created with `XENMEM_MODEL_PVH` or `_HVM` (both stand for
+/// an Arm guest); `XENMEM_MODEL_PV` is refused.
+#[no_mangle]
+pub extern "C" fn xenmem_model_init_arm64(frames: u64) -> c_int {
+    guard(|| init(frames, MachineConfig::arm64))
+}
+
+fn init(frames: u64, machine: fn(u64) -> MachineConfig) -> c_int {
+    if frames == 0 || frames > XENMEM_MODEL_MAX_FRAMES {
+        return neg(XenError::Inval);
+    }
+    // Pinned: the C interface promises 4.17's answers (its tests hold it to them).
+    *model() = Some(Model { sim: Sim::new(machine(frames).with_xen(Release::Xen4_17)), caller: DomId(0) });
+    0
 }
 
 /// Creates a running domain as a domain builder would: id `domid` (-1 for the next free
@@ -200,6 +210,20 @@ pub unsafe extern "C" fn xenmem_model_write(
     })
 }
 
+/// Gives domain `domid` `pages` pages of RAM at `gfn` onwards, as Xen's domain builder does
+/// before the domain runs (not a hypercall; not counted). An Arm hardware domain is mapped 1:1,
+/// as Xen builds it (`allocate_memory_11`): it gets the machine frames of the same numbers.
+///
+/// Returns 0, or `-ESRCH` (no such domain), `-ENOMEM` (no memory, or for a 1:1 domain a frame
+/// already in use), `-EINVAL` (bad id, a limit or a range the P2M cannot hold), `-ENOSYS`.
+#[no_mangle]
+pub extern "C" fn xenmem_model_populate_ram(domid: c_int, gfn: u64, pages: u64) -> c_int {
+    guard(|| {
+        let Some(d) = self::domid(domid) else { return neg(XenError::Inval) };
+        with_sim(|sim| sim.populate_ram(d, Gfn(gfn), pages).map_or_else(errno, |()| 0))
+    })
+}
+
 /// The pages domain `domid` owns (Xen's `tot_pages`), or `-ESRCH`, `-EINVAL`, `-ENOSYS`.
 #[no_mangle]
 pub extern "C" fn xenmem_model_current_pages(domid: c_int) -> i64 {
@@ -267,7 +291,7 @@ pub unsafe extern "C" fn xenmem_hypercall(op: c_uint, a0: u64, a1: u64, a2: u64,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xendom::{xendom_populate_physmap, xendom_remove_from_physmap};
+    use crate::xendom::{xendom_add_to_physmap_batch, xendom_populate_physmap, xendom_remove_from_physmap};
 
     const E: fn(XenError) -> c_int = neg;
 
@@ -316,5 +340,26 @@ mod tests {
         // A new model starts empty.
         assert_eq!(xenmem_model_init(1 << 10), 0);
         assert_eq!(xenmem_model_current_pages(1), i64::from(E(XenError::Srch)));
+        // An arm64 machine: no PV domains, and Arm's answers (real Xen on arm64,
+        // golden/arm64-dom0.txt "batch.foreign_self": a foreign DOMID_SELF is -EINVAL per
+        // entry, where x86 says -ESRCH).
+        assert_eq!(xenmem_model_init_arm64(0), E(XenError::Inval));
+        assert_eq!(xenmem_model_init_arm64(1 << 16), 0);
+        assert_eq!(xenmem_model_create_domain(0, XENMEM_MODEL_PV, all, 16), E(XenError::Inval));
+        assert_eq!(xenmem_model_create_domain(0, XENMEM_MODEL_PVH, all, u32::MAX.into()), 0);
+        let (mut idx, mut at, mut err) = ([0x1000u64], [0x9000u64], [7]);
+        // SAFETY: one-entry arrays, as the size says.
+        let rc = unsafe {
+            xendom_add_to_physmap_batch(
+                0x7ff0,
+                0x7ff0,
+                4,
+                1,
+                idx.as_mut_ptr(),
+                at.as_mut_ptr(),
+                err.as_mut_ptr(),
+            )
+        };
+        assert_eq!((rc, err), (0, [E(XenError::Inval)]));
     }
 }

@@ -1,4 +1,5 @@
-//! The five exported functions, with Zephyr's prototypes (`include/zephyr/xen/memory.h`).
+//! The exported functions, with Zephyr's prototypes (`include/zephyr/xen/memory.h`, and
+//! PR #115173's two reservation wrappers).
 //!
 //! Each one converts its C arguments (refusing what Xen's fields cannot hold, and pointers no
 //! buffer can have, with `-EINVAL`), calls [`xenmem::Xen`] (whose own checks and chunking
@@ -9,7 +10,7 @@
 use crate::backend::xen;
 use crate::ffi::{self, guard};
 use core::ffi::{c_int, c_uint, c_ulong};
-use xenmem::{DomId, EntryStatus, Error, Gfn, MapSpace, MemFlags, ResourceType, XenError};
+use xenmem::{DomId, EntryStatus, Error, Gfn, MapSpace, MemFlags, Mfn, ResourceType, XenError};
 
 /// A guest frame number (Xen's `xen_pfn_t`: 64 bits on arm64 and x86_64).
 pub type xen_pfn_t = u64;
@@ -186,6 +187,129 @@ pub unsafe extern "C" fn xendom_populate_physmap(
         // wrapper of `xen_pfn_t`.
         let Some(gfns) = (unsafe { ffi::slice_mut(extent_start.cast::<Gfn>(), n) }) else { return -EINVAL };
         match xen().populate_physmap(d, extent_order, MemFlags::from_raw(mem_flags), gfns) {
+            // At most `nr_extents`, which fits (checked above).
+            Ok(done) => c_int::try_from(done).unwrap_or(c_int::MAX),
+            Err(e) => -e.errno(),
+        }
+    })
+}
+
+/// Allocates `nr_extents` extents of 2^`extent_order` pages to domain `domid` without
+/// mapping them (`XENMEM_increase_reservation`).
+///
+/// The prototype is that of Zephyr's wrapper (zephyrproject-rtos/zephyr PR #115173, 2026).
+/// `mem_flags` are Xen's `XENMEMF_*` (0 for no constraint). `extent_start` may be null: Xen
+/// then allocates without reporting frames. Otherwise it holds `nr_extents` slots, into which
+/// Xen writes each extent's machine frame **for an x86 PV target only**; a translated target
+/// (Arm, x86 PVH and HVM) gets its pages with the slots left as they were, and must map them
+/// with `xendom_populate_physmap` to use them.
+///
+/// Returns the number of extents Xen allocated. As for `xendom_populate_physmap`, **Xen never
+/// returns a negative errno for this operation**: a refusal is a count below `nr_extents`
+/// (0 for no such domain, no privilege over it, an order above the caller's limit, bad
+/// flags; the extents done so far when the domain reaches its `max_pages` or memory runs
+/// out).
+///
+/// Negative returns come only from this library: `-EINVAL` for a `domid` outside
+/// 0..=0xFFFF, an `nr_extents` above `INT_MAX`, an `extent_order` above 51, or a misaligned
+/// `extent_start`. More extents than Xen takes in one call (67,108,863) are split into
+/// several calls, stopping at the first short one.
+///
+/// # Safety
+///
+/// A non-null `extent_start` must point to `nr_extents` readable and writable `xen_pfn_t`s,
+/// accessed by no one else during the call.
+#[no_mangle]
+pub unsafe extern "C" fn xendom_increase_reservation(
+    domid: c_int,
+    extent_order: c_uint,
+    nr_extents: c_uint,
+    mem_flags: c_uint,
+    extent_start: *mut xen_pfn_t,
+) -> c_int {
+    guard(|| {
+        let Some(d) = self::domid(domid) else { return -EINVAL };
+        if c_int::try_from(nr_extents).is_err() {
+            return -EINVAL;
+        }
+        let flags = MemFlags::from_raw(mem_flags);
+        let done = if extent_start.is_null() {
+            increase_without_list(d, extent_order, flags, u64::from(nr_extents))
+        } else {
+            let Ok(n) = usize::try_from(nr_extents) else { return -EINVAL };
+            // SAFETY: the caller promises `nr_extents` readable and writable slots at a
+            // non-null `extent_start`, accessed by no one else during the call; `Mfn` is a
+            // transparent wrapper of `xen_pfn_t`.
+            let Some(mfns) = (unsafe { ffi::slice_mut(extent_start.cast::<Mfn>(), n) }) else {
+                return -EINVAL;
+            };
+            xen().increase_reservation_into(d, extent_order, flags, mfns).map(|n| n as u64)
+        };
+        match done {
+            // At most `nr_extents`, which fits (checked above).
+            Ok(done) => c_int::try_from(done).unwrap_or(c_int::MAX),
+            Err(e) => -e.errno(),
+        }
+    })
+}
+
+/// `XENMEM_increase_reservation` with a null list, in calls of at most Xen's per-call
+/// extent limit, stopping at the first short one.
+fn increase_without_list(d: DomId, order: u32, flags: MemFlags, n: u64) -> Result<u64, Error> {
+    let mut done = 0;
+    while done < n {
+        let want = (n - done).min(xenmem::abi::MEMOP_MAX_EXTENTS);
+        let got = xen().increase_reservation(d, order, flags, want)?;
+        done += got;
+        if got < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Frees the extents of 2^`extent_order` pages that domain `domid` has mapped at frames
+/// `extent_start[0 .. nr_extents]` (`XENMEM_decrease_reservation`).
+///
+/// The prototype is that of Zephyr's wrapper (zephyrproject-rtos/zephyr PR #115173, 2026).
+/// The pages go back to Xen and leave the domain's reservation (`tot_pages`); the frames are
+/// holes afterwards. `mem_flags` are sent to Xen, which checks them as for an allocation
+/// (flags it refuses free nothing) and otherwise ignores them: pass 0.
+///
+/// Returns the number of extents Xen freed. **Xen never returns a negative errno for this
+/// operation**: it frees the extents in order and stops at the first one it cannot (a hole,
+/// a page another domain owns, MMIO, an order above the caller's limit), so a count below
+/// `nr_extents` says extents `0 .. count` were freed and the rest were not. An extent freed
+/// only in part (its first pages gone, then a hole) is not counted.
+///
+/// Negative returns come only from this library: `-EINVAL` for a `domid` outside
+/// 0..=0xFFFF, an `nr_extents` above `INT_MAX`, an `extent_order` above 51, or a null or
+/// misaligned `extent_start` with a non-zero `nr_extents`.
+///
+/// # Safety
+///
+/// `extent_start` must point to `nr_extents` readable `xen_pfn_t`s (it may be null when
+/// `nr_extents` is 0), written by no one else during the call.
+#[no_mangle]
+pub unsafe extern "C" fn xendom_decrease_reservation(
+    domid: c_int,
+    extent_order: c_uint,
+    nr_extents: c_uint,
+    mem_flags: c_uint,
+    extent_start: *mut xen_pfn_t,
+) -> c_int {
+    guard(|| {
+        let Some(d) = self::domid(domid) else { return -EINVAL };
+        if c_int::try_from(nr_extents).is_err() {
+            return -EINVAL;
+        }
+        let Ok(n) = usize::try_from(nr_extents) else { return -EINVAL };
+        // SAFETY: the caller promises `nr_extents` readable values at `extent_start`, written
+        // by no one else during the call; `Gfn` is a transparent wrapper of `xen_pfn_t`.
+        let Some(gfns) = (unsafe { ffi::slice(extent_start.cast_const().cast::<Gfn>(), n) }) else {
+            return -EINVAL;
+        };
+        match xen().decrease_reservation_with_flags(d, extent_order, MemFlags::from_raw(mem_flags), gfns) {
             // At most `nr_extents`, which fits (checked above).
             Ok(done) => c_int::try_from(done).unwrap_or(c_int::MAX),
             Err(e) => -e.errno(),
@@ -375,6 +499,68 @@ mod tests {
             assert_eq!(errs, [0, -EINVAL, 0]);
         }
         assert_eq!(sim.domain_info(DomId(1)).unwrap().tot_pages, 3);
+    }
+
+    #[test]
+    fn reservation_wrappers_refuse_what_xen_cannot_take_before_any_call() {
+        install(None);
+        let mut g = [0x100u64, 0x101];
+        let p = g.as_mut_ptr();
+        let null = core::ptr::null_mut::<u64>();
+        // SAFETY: every pointer is null or an array of at least the count it is given with.
+        unsafe {
+            for f in [xendom_increase_reservation, xendom_decrease_reservation] {
+                assert_eq!(f(0x1_0000, 0, 1, 0, p), -EINVAL);
+                assert_eq!(f(-1, 0, 1, 0, p), -EINVAL);
+                assert_eq!(f(0x7ff0, 0, 0x8000_0000, 0, p), -EINVAL);
+                assert_eq!(f(0x7ff0, 52, 1, 0, p), -EINVAL);
+                let odd = p.cast::<u8>().add(1).cast::<u64>();
+                assert_eq!(f(0x7ff0, 0, 1, 0, odd), -EINVAL);
+                // No extents: 0 and no call, whatever the list.
+                assert_eq!(f(0x7ff0, 0, 0, 0, null), 0);
+            }
+            // Decrease reads the list: null with extents is refused. Increase may have none.
+            assert_eq!(xendom_decrease_reservation(0x7ff0, 0, 1, 0, null), -EINVAL);
+            assert_eq!(calls(), 0);
+            assert_eq!(xendom_increase_reservation(0x7ff0, 0, 1, 0, null), -ENOSYS);
+            assert_eq!(calls(), 1);
+        }
+    }
+
+    #[test]
+    fn reservation_wrappers_on_the_model() {
+        let sim = model();
+        let pages = |sim: &Sim| sim.domain_info(DomId(1)).unwrap().tot_pages;
+        // SAFETY: every array is as long as the count it is given with.
+        unsafe {
+            // Without a list: pages allocated, nothing mapped (real Xen: "increase
+            // increase_reservation(U, order 0, 2) -> n=2").
+            assert_eq!(xendom_increase_reservation(1, 0, 2, 0, core::ptr::null_mut()), 2);
+            assert_eq!(pages(&sim), 2);
+            // With a list, a translated target's slots are left alone.
+            let mut slots = [7u64, 7];
+            assert_eq!(xendom_increase_reservation(1, 0, 2, 0, slots.as_mut_ptr()), 2);
+            assert_eq!(slots, [7, 7]);
+            assert_eq!(pages(&sim), 4);
+            // No such domain: a count of 0 ("increase_reservation(d100, order 0, 1) -> n=0").
+            assert_eq!(xendom_increase_reservation(100, 0, 1, 0, core::ptr::null_mut()), 0);
+
+            let mut gfns = [0x101u64, 0x102, 0x103];
+            assert_eq!(xendom_populate_physmap(1, 0, 3, 0, gfns.as_mut_ptr()), 3);
+            let before = pages(&sim);
+            // Xen stops at the hole ("decrease_reservation(U, order 0, [0x102, hole, 0x103])
+            // -> n=1"): 0x102 freed, 0x103 kept.
+            let mut list = [0x102u64, 0x5000, 0x103];
+            assert_eq!(xendom_decrease_reservation(1, 0, 3, 0, list.as_mut_ptr()), 1);
+            assert_eq!(pages(&sim), before - 1);
+            // Freed once: the frame is a hole now ("again -> n=0").
+            assert_eq!(xendom_decrease_reservation(1, 0, 1, 0, list.as_mut_ptr()), 0);
+            // Address bits of 12 or fewer are refused in the shared prologue: nothing freed.
+            let mut last = [0x103u64];
+            assert_eq!(xendom_decrease_reservation(1, 0, 1, 12, last.as_mut_ptr()), 0);
+            assert_eq!(xendom_decrease_reservation(1, 0, 1, 0, last.as_mut_ptr()), 1);
+            assert_eq!(pages(&sim), before - 2);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The static library a Zephyr arm64 app links: xenmem-capi built no_std with the `hvc`
 # feature for aarch64-unknown-none, with Debian's rustc-web (scripts/arm64-toolchain.sh
-# installs it), then checked in the archive: the five xendom_* functions are defined, each
+# installs it), then checked in the archive: the seven xendom_* functions are defined, each
 # issues `hvc #0xea1` itself with memory_op in x16, and nothing asks for a xenmem_hypercall.
 # Takes about two minutes the first time (core is built from source).
 # Usage: bash crates/xenmem-capi/tests/check-arm64.sh
@@ -23,7 +23,8 @@ check() { # check DESCRIPTION COMMAND...
 }
 absent() { ! grep -qE "$1" "$2"; }
 for f in xendom_add_to_physmap xendom_add_to_physmap_batch xendom_remove_from_physmap \
-  xendom_populate_physmap xendom_acquire_resource; do
+  xendom_populate_physmap xendom_increase_reservation xendom_decrease_reservation \
+  xendom_acquire_resource; do
   check "$f is defined" grep -qE " T $f\$" "$tmp/syms"
   # The function's own code, up to the next symbol.
   awk -v f="<$f>:" '$2 == f {on = 1; next} on && /^[0-9a-f]+ <.*>:$/ {exit} on' "$tmp/disasm" >"$tmp/$f"

@@ -3,11 +3,12 @@
 #   1. regenerates include/xenmem.h with cbindgen (tests/header.rs) into a temp file and diffs
 #      it against the checked-in header;
 #   2. builds libxenmem_capi.a with the `model` feature;
-#   3. compiles tests/c/test_xendom.c with gcc -Wall -Wextra -Werror against it, runs it, and
-#      passes on its closing line "N passed, 0 failed";
+#   3. compiles each tests/c/*.c (the functions one by one; a real consumer's call pattern)
+#      with gcc -Wall -Wextra -Werror against it, runs it, and passes on its closing line
+#      "N passed, 0 failed";
 #   4. checks that the header compiles as C++ and next to Xen's public headers (when
 #      libxen-dev is installed);
-# and prints the C test's closing line again as its own last line.
+# and prints the C tests' summed closing line as its own last line.
 # Usage: bash crates/xenmem-capi/tests/run-c-test.sh   (from anywhere)
 set -euo pipefail
 crate="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,12 +31,18 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_
 lib="$target_dir/debug/libxenmem_capi.a"
 [ -f "$lib" ] || { echo "no $lib" >&2; exit 1; }
 
-echo "== compile and run tests/c/test_xendom.c =="
-gcc -std=c11 -Wall -Wextra -Werror -O1 -I include tests/c/test_xendom.c "$lib" \
-  -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o "$tmp/test_xendom"
-"$tmp/test_xendom" | tee "$tmp/out.txt"
-closing="$(tail -n 1 "$tmp/out.txt")"
-[[ "$closing" =~ ^[0-9]+\ passed,\ 0\ failed$ ]] || { echo "C test failed: $closing" >&2; exit 1; }
+total=0
+for src in tests/c/*.c; do
+  name="$(basename "$src" .c)"
+  echo "== compile and run $src =="
+  gcc -std=c11 -Wall -Wextra -Werror -O1 -I include "$src" "$lib" \
+    -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o "$tmp/$name"
+  "$tmp/$name" | tee "$tmp/$name.out"
+  last="$(tail -n 1 "$tmp/$name.out")"
+  [[ "$last" =~ ^([0-9]+)\ passed,\ 0\ failed$ ]] || { echo "$src failed: $last" >&2; exit 1; }
+  total=$((total + BASH_REMATCH[1]))
+done
+closing="$total passed, 0 failed"
 
 echo "== header: C++ and Xen's public headers =="
 g++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -x c++ -I include - <<<'#define XENMEM_MODEL
@@ -54,5 +61,5 @@ if [ -f /usr/include/xen/xen.h ]; then
 else
   echo "(no /usr/include/xen/xen.h: the check beside Xen's public headers is skipped)"
 fi
-# The C test's own closing line, last, in the plain form CI reads.
+# The C tests' summed closing line, last, in the plain form CI reads.
 echo "$closing"

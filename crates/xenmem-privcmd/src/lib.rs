@@ -241,3 +241,8 @@ pub const PAGE_SIZE: usize = XEN_PAGE_SIZE;
 
 #[cfg(test)]
 mod tests;
+
+/// The README (the package's front page) compiles as a doctest, so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

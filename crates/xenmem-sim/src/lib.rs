@@ -711,3 +711,8 @@ mod tests {
         check::<SimBackend>();
     }
 }
+
+/// The README (the package's front page) compiles as a doctest, so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -51,3 +51,8 @@ pub use version::{DomctlInterface, XenVersion};
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The crate's own README (the package's front page) compiles as well.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -30,6 +30,11 @@ int xendom_populate_physmap(int domid, unsigned int extent_order, unsigned int n
 			    unsigned int mem_flags, xen_pfn_t *extent_start);
 int xendom_acquire_resource(domid_t domid, uint16_t type, uint32_t id, uint64_t frame,
 			    uint32_t *nr_frames, xen_pfn_t *frame_list);
+/* Zephyr PR #115173 (2026), as its author's tree declares them. */
+int xendom_increase_reservation(int domid, unsigned int extent_order, unsigned int nr_extents,
+				unsigned int mem_flags, xen_pfn_t *extent_start);
+int xendom_decrease_reservation(int domid, unsigned int extent_order, unsigned int nr_extents,
+				unsigned int mem_flags, xen_pfn_t *extent_start);
 
 /* Xen's numbers (public/xen.h, public/memory.h, public/errno.h). */
 #define DOMID_SELF 0x7FF0
@@ -128,6 +133,45 @@ static void test_populate(void)
 	check(xendom_populate_physmap(DOMID_SELF, 0, 1, 0, NULL), -EINVAL, "populate: null list with 1 extent");
 	check(xendom_populate_physmap(DOMID_SELF, 0, (unsigned)INT_MAX + 1, 0, &one), -EINVAL,
 	      "populate: more extents than an int can count is -EINVAL");
+}
+
+/* XENMEM_increase_reservation and XENMEM_decrease_reservation: counts, as populate. The
+ * expected values are real Xen 4.17's (golden/x86_64-pvh-dom0.txt, cases "increase" and
+ * "decrease"). Runs on a domain of its own so the other groups' counts stay as they were. */
+static void test_reservation(void)
+{
+	int r = xenmem_model_create_domain(-1, XENMEM_MODEL_PVH, 0, 64);
+	check(r, 3, "reservation: a domU of its own (id 3, max_pages 64)");
+	check(xendom_increase_reservation(r, 0, 2, 0, NULL), 2, "reservation: increase by 2 pages, no list");
+	check(xenmem_model_current_pages(r), 2, "reservation: ... it owns them");
+	xen_pfn_t slots[2] = {7, 7};
+	check(xendom_increase_reservation(r, 0, 2, 0, slots), 2, "reservation: increase by 2 with a list");
+	check(slots[0] == 7 && slots[1] == 7, 1, "reservation: ... a translated target's slots are left alone");
+	check(xendom_increase_reservation(100, 0, 1, 0, NULL), 0, "reservation: increase for no such domain: 0");
+
+	xen_pfn_t ram[3] = {0x101, 0x102, 0x103};
+	check(xendom_populate_physmap(r, 0, 3, 0, ram), 3, "reservation: populate 0x101..0x103");
+	xen_pfn_t one = 0x101;
+	check(xendom_decrease_reservation(r, 0, 1, 0, &one), 1, "reservation: decrease 0x101");
+	check(xendom_decrease_reservation(r, 0, 1, 0, &one), 0, "reservation: ... again: 0 (a hole now)");
+	xen_pfn_t gap[3] = {0x102, 0x5000, 0x103};
+	check(xendom_decrease_reservation(r, 0, 3, 0, gap), 1, "reservation: [0x102, hole, 0x103] frees 1");
+	check(xenmem_model_current_pages(r), 5, "reservation: 7 - 2 pages left");
+	unsigned char b;
+	check(xenmem_model_read(r, 0x103, 0, &b, 1), 0, "reservation: ... 0x103, after the hole, kept");
+	check(xendom_decrease_reservation(100, 0, 1, 0, gap), 0, "reservation: decrease for no such domain: 0");
+
+	/* The library's own refusals: negative, and nothing reaches Xen. */
+	uint64_t calls = xenmem_model_hypercalls();
+	check(xendom_increase_reservation(0x10000 | r, 0, 1, 0, NULL), -EINVAL,
+	      "reservation: increase for domid 0x10003 is -EINVAL (Zephyr: domain 3)");
+	check(xendom_decrease_reservation(-1, 0, 1, 0, gap), -EINVAL, "reservation: decrease for domid -1");
+	check(xendom_decrease_reservation(r, 0, 1, 0, NULL), -EINVAL, "reservation: decrease with a null list");
+	check(xendom_increase_reservation(r, 52, 1, 0, NULL), -EINVAL, "reservation: order 52 is -EINVAL");
+	check(xendom_increase_reservation(r, 0, (unsigned)INT_MAX + 1, 0, NULL), -EINVAL,
+	      "reservation: more extents than an int can count is -EINVAL");
+	check((long long)(xenmem_model_hypercalls() - calls), 0, "reservation: refused calls issue no hypercall");
+	check(xenmem_model_current_pages(r), 5, "reservation: ... and change nothing");
 }
 
 /* XENMEM_add_to_physmap. */
@@ -419,6 +463,7 @@ int main(void)
 	test_big_batch();
 	test_acquire();
 	test_bytes();
+	test_reservation();
 	check(xenmem_model_check(), 0, "model: invariants hold");
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -112,13 +112,21 @@ unsafe impl Hypercall for TrapInstruction {
 pub fn xen_cpuid_base() -> Option<u32> {
     let mut base = 0x4000_0000u32;
     while base < 0x4001_0000 {
-        let r = core::arch::x86_64::__cpuid(base);
+        let r = cpuid(base);
         if (r.ebx, r.ecx, r.edx) == (0x566e_6558, 0x65584d4d, 0x4d4d566e) && r.eax >= base + 2 {
             return Some(base);
         }
         base += 0x100;
     }
     None
+}
+
+/// One CPUID leaf. The intrinsic is an `unsafe fn` in the compilers of our MSRV (1.85) and
+/// a safe one in later releases: the block keeps both building.
+#[allow(unused_unsafe)]
+fn cpuid(leaf: u32) -> core::arch::x86_64::CpuidResult {
+    // SAFETY: every x86_64 CPU has the CPUID instruction, and it only reads registers.
+    unsafe { core::arch::x86_64::__cpuid(leaf) }
 }
 
 /// Asks Xen to fill the page at guest-physical address `gpa` with hypercall stubs (HVM/PVH:
@@ -130,7 +138,7 @@ pub fn xen_cpuid_base() -> Option<u32> {
 /// caller owns and may be overwritten.
 pub unsafe fn install_hypercall_page(gpa: u64) -> bool {
     let Some(base) = xen_cpuid_base() else { return false };
-    let msr = core::arch::x86_64::__cpuid(base + 2).ebx;
+    let msr = cpuid(base + 2).ebx;
     // SAFETY: the caller runs in ring 0 under Xen, which defines this MSR to install the page
     // at `gpa`, a page the caller gave up for it.
     unsafe {

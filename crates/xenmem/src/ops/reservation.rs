@@ -131,6 +131,39 @@ impl<H: Hypercall> Xen<H> {
         extent_order: u32,
         gfns: &[Gfn],
     ) -> Result<usize, Error> {
+        self.decrease_reservation_with_flags(domid, extent_order, MemFlags::empty(), gfns)
+    }
+
+    /// As [`Xen::decrease_reservation`], sending `flags` in the struct's `mem_flags`.
+    ///
+    /// Xen frees nothing differently for them, but checks them in the prologue all three
+    /// reservation sub-ops share: flags it refuses (address bits of 12 or fewer that would
+    /// constrain an allocation, a node out of range, an exact-node request from an
+    /// unprivileged caller) make the call free nothing (a count of 0). For C callers that
+    /// pass their `mem_flags` through, as Zephyr's `xendom_decrease_reservation` does.
+    ///
+    /// ```
+    /// # let sim = xenmem_sim::Sim::new(xenmem_sim::MachineConfig::x86_64(1 << 16));
+    /// # let d0 = sim.create_domain(xenmem_sim::DomainConfig::dom0(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # let d1 = sim.create_domain(xenmem_sim::DomainConfig::domu(xenmem_sim::DomainKind::Pvh)).unwrap();
+    /// # sim.populate_ram(d1, xenmem::Gfn(0x100), 4).unwrap();
+    /// # let xen = xenmem::Xen::new(sim.backend(d0));
+    /// use xenmem::{DomId, Gfn, MemFlags};
+    /// let freed = xen.decrease_reservation_with_flags(DomId(1), 0, MemFlags::empty(), &[Gfn(0x100)])?;
+    /// assert_eq!(freed, 1);
+    /// # Ok::<(), xenmem::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Xen::decrease_reservation`].
+    pub fn decrease_reservation_with_flags(
+        &self,
+        domid: DomId,
+        extent_order: u32,
+        flags: MemFlags,
+        gfns: &[Gfn],
+    ) -> Result<usize, Error> {
         // SAFETY: Xen only reads the array for this sub-op (`decrease_reservation` copies
         // each GFN in), and `gfns` is borrowed for the whole call.
         unsafe {
@@ -138,7 +171,7 @@ impl<H: Hypercall> Xen<H> {
                 abi::XENMEM_DECREASE_RESERVATION,
                 domid,
                 extent_order,
-                MemFlags::empty(),
+                flags,
                 handle(gfns),
                 gfns.len(),
             )
@@ -271,5 +304,19 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].args[0], 1);
         assert_eq!(c[0].arg, cat(&[&h(gfns.as_ptr() as u64), &h(300), &[0; 8], &[3, 0, 0, 0, 0, 0, 0, 0]]));
+    }
+
+    #[test]
+    fn decrease_with_flags_sends_them() {
+        let xen = Xen::new(Recorder::new(rc(1)));
+        let gfns = [Gfn(0x100)];
+        let flags = MemFlags::empty().with_address_bits(31);
+        assert_eq!(xen.decrease_reservation_with_flags(DomId(3), 2, flags, &gfns), Ok(1));
+        let c = &xen.backend().calls()[0];
+        assert_eq!(c.args[0], 1);
+        assert_eq!(
+            c.arg,
+            cat(&[&h(gfns.as_ptr() as u64), &h(1), &[2, 0, 0, 0], &[31, 0, 0, 0], &[3, 0, 0, 0, 0, 0, 0, 0]])
+        );
     }
 }
