@@ -170,6 +170,16 @@ pub enum Invalid {
     BatchSpace,
     /// `gmfn_range` through the single-page call (use `add_to_physmap_range`).
     RangeSpace,
+    /// An I/O range whose end lies before its start.
+    RangeEnd,
+    /// More dm_op buffers than the 32-bit `nr_bufs` counts.
+    TooManyBuffers,
+    /// A shared page given as a slice shorter than 4096 bytes.
+    PageTooShort,
+    /// A shared page whose address is not 8-byte aligned.
+    PageAlignment,
+    /// A slot past the end of a shared page (an ioreq page holds 128).
+    NoSuchSlot,
 }
 
 impl Invalid {
@@ -185,6 +195,11 @@ impl Invalid {
             Invalid::ExtentOrder => "extent order out of range",
             Invalid::BatchSpace => "map space does not fit the batch's 16-bit field",
             Invalid::RangeSpace => "gmfn_range needs add_to_physmap_range",
+            Invalid::RangeEnd => "the range ends before it starts",
+            Invalid::TooManyBuffers => "more buffers than nr_bufs can count",
+            Invalid::PageTooShort => "a shared page needs 4096 bytes",
+            Invalid::PageAlignment => "a shared page must be 8-byte aligned",
+            Invalid::NoSuchSlot => "no such slot in the page",
         }
     }
 }

@@ -13,6 +13,11 @@
 //! | [`Xen::increase_reservation`], [`Xen::decrease_reservation`] | 0, 1 | extents done |
 //! | [`Xen::current_reservation`], [`Xen::maximum_reservation`], [`Xen::maximum_gpfn`] | 3, 4, 14 | the value |
 //!
+//! A device model also gets what it needs to serve an emulated domain's I/O through an ioreq
+//! server: [`dm_op`] (hypercall 41: create, map ranges, enable, destroy), [`ioreq`] (the
+//! request slots and the buffered ring, read and answered through [`shared_page`]) and
+//! [`evtchn`] (the event channels that carry the notifications).
+//!
 //! Layers, each in its own module: [`abi`] (Xen's structs and numbers, layouts asserted at
 //! compile time), [`types`] (domain ids, frame numbers, spaces, flags), [`error`], the
 //! operations on [`Xen`], and [`hypercall`]: the one unsafe seam every backend implements
@@ -24,10 +29,14 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+pub mod dm_op;
 pub mod domctl;
 pub mod error;
+pub mod evtchn;
 pub mod hypercall;
+pub mod ioreq;
 mod ops;
+pub mod shared_page;
 pub mod types;
 
 pub use error::{Error, Invalid, XenError};
