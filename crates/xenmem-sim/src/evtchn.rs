@@ -259,7 +259,7 @@ impl Machine {
         }
     }
 
-    /// The page and offset of a 64-bit word of `d`'s shared info.
+    /// A 64-bit word of `d`'s shared-info page.
     fn shared_info_u64(&self, d: u16, off: usize) -> u64 {
         let mut b = [0u8; 8];
         self.frames.read(self.dom(d).shared_info, off, &mut b);
@@ -332,4 +332,27 @@ impl Machine {
         }
         was
     }
+}
+
+/// What is wrong between the domains' ports, if anything: an interdomain channel whose other
+/// end does not point back, a port past a domain's table, a table not in whole buckets.
+pub(crate) fn inconsistency(m: &Machine) -> Option<String> {
+    for (d, dom) in m.domains.iter() {
+        let t = &dom.evtchn;
+        if t.chans.is_empty() || t.chans.len() % EVTCHNS_PER_BUCKET as usize != 0 {
+            return Some(format!("d{d}: {} ports is not whole buckets", t.chans.len()));
+        }
+        if t.chans[0].state != ChanState::Reserved {
+            return Some(format!("d{d}: port 0 is not reserved"));
+        }
+        for (p, c) in t.chans.iter().enumerate() {
+            if let ChanState::Interdomain { dom: rd, port: rp } = c.state {
+                let back = m.domains.get(&rd).and_then(|r| r.evtchn.get(rp)).map(|r| r.state);
+                if back != Some(ChanState::Interdomain { dom: d, port: p as u32 }) {
+                    return Some(format!("d{d} port {p}: bound to d{rd} port {rp}, which says {back:?}"));
+                }
+            }
+        }
+    }
+    None
 }

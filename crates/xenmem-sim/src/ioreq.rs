@@ -96,6 +96,9 @@ pub(crate) struct InFlight {
     pub server: u16,
     /// The request as posted (`vio->req`).
     pub req: Ioreq,
+    /// The server was destroyed while the vCPU waited: nothing will wake it again (Xen frees
+    /// the port without waking the vCPU blocked on it).
+    pub orphaned: bool,
 }
 
 /// How `ioreq_send` went.
@@ -406,6 +409,9 @@ impl Machine {
         self.ioreq_server_of(d, id, caller)?;
         let Some(mut s) = self.dom_mut(d).ioreq_servers.remove(&id) else { return Err(ENOENT) };
         self.ioreq_server_remove_all_vcpus(d, &mut s);
+        for f in self.dom_mut(d).io.in_flight.values_mut().filter(|f| f.server == id) {
+            f.orphaned = true;
+        }
         for m in [s.bufioreq_page, s.ioreq].into_iter().flatten() {
             self.put_page_alloc_ref(m);
             self.put_page(m);
@@ -505,7 +511,7 @@ impl Machine {
         self.dom_mut(d)
             .io
             .in_flight
-            .insert(v, InFlight { server: id, req: proto.with_state(STATE_IOREQ_READY) });
+            .insert(v, InFlight { server: id, req: proto.with_state(STATE_IOREQ_READY), orphaned: false });
         Sent::Waiting
     }
 
@@ -516,7 +522,7 @@ impl Machine {
         if dom.dying != Dying::Alive || dom.shutdown.is_some() {
             return;
         }
-        let Some(f) = dom.io.in_flight.get(&v).copied() else { return };
+        let Some(f) = dom.io.in_flight.get(&v).copied().filter(|f| !f.orphaned) else { return };
         let woken = match self.server(d, f.server) {
             Some(s) if s.vcpus.iter().any(|sv| sv.vcpu == v && sv.pending) => {
                 let page = s.ioreq.unwrap_or_default();
@@ -531,8 +537,8 @@ impl Machine {
                     _ => Woken::Crashed,
                 }
             }
-            // No server holds it any more: the access completes with the data it was posted
-            // with (vcpu_ioreq_handle_completion finds nothing pending).
+            // No server holds it (vcpu_ioreq_handle_completion finds nothing pending): the
+            // access completes with the data it was posted with.
             _ => Woken::Done { data: f.req.data },
         };
         if woken == Woken::Waiting {
@@ -549,4 +555,38 @@ impl Machine {
             self.domain_crash(d);
         }
     }
+}
+
+/// What is wrong with the ioreq servers, if anything: a vCPU's port that is not a Xen-consumed
+/// channel of the target offered to (or bound by) the emulator, a vCPU waiting without its
+/// server knowing, or the reverse.
+pub(crate) fn inconsistency(m: &Machine) -> Option<String> {
+    use crate::evtchn::ChanState;
+    for (d, dom) in m.domains.iter() {
+        for (id, s) in &dom.ioreq_servers {
+            for sv in &s.vcpus {
+                let c = dom.evtchn.get(sv.port);
+                let ok = c.is_some_and(|c| {
+                    c.xen_consumer
+                        && c.notify_vcpu == sv.vcpu
+                        && match c.state {
+                            ChanState::Unbound { remote } => remote == s.emulator,
+                            ChanState::Interdomain { .. } => true,
+                            _ => false,
+                        }
+                });
+                if !ok {
+                    return Some(format!("d{d} server {id}: vCPU {} port {} is {c:?}", sv.vcpu, sv.port));
+                }
+                let waits = dom.io.in_flight.get(&sv.vcpu).is_some_and(|f| f.server == *id && !f.orphaned);
+                if waits != sv.pending {
+                    return Some(format!(
+                        "d{d} server {id}: vCPU {} pending {} but waits {waits}",
+                        sv.vcpu, sv.pending
+                    ));
+                }
+            }
+        }
+    }
+    None
 }

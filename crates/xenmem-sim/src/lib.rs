@@ -30,6 +30,7 @@
 //! | [`guest_io`] | a guest's emulated accesses, driven from the host ([`Sim::guest_io`]) |
 //! | `xsm` | the default (dummy) XSM policy |
 //! | `memory_op`, `domctl` | the hypercall decoders, one file per memory_op sub-op |
+//! | [`GfnPage`] | a page a domain maps, for `xenmem`'s shared-page accessors |
 //! | [`guest_memory`], `process` | the caller's memory: [`ArenaMemory`], and [`ProcessMemory`] (the one unsafe module) |
 //! | [`faults`] | [`FaultInjector`], a wrapper around any backend |
 //! | `invariants` | [`Sim::check_invariants`] |
@@ -77,6 +78,7 @@ mod event_channel_op;
 mod evtchn;
 pub mod faults;
 mod frames;
+mod gfn_page;
 mod grant_table;
 pub mod guest_io;
 pub mod guest_memory;
@@ -96,6 +98,7 @@ pub use config::{Arch, DomainConfig, DomainKind, MachineConfig, MaxOrders, MmioR
 pub use error::SimError;
 pub use faults::{FaultInjector, FaultRule, Outcome};
 pub use frames::PAGE_SIZE;
+pub use gfn_page::GfnPage;
 pub use guest_io::{GuestIo, IoOutcome, IoSpace};
 pub use guest_memory::{ArenaMemory, BadAddress, GuestMemory};
 pub use invariants::Violation;

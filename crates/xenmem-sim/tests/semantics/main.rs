@@ -1,4 +1,4 @@
-//! Xen 4.17's memory_op and domctl semantics, run through `xenmem`'s own marshalling
+//! Xen 4.17's memory_op, domctl, dm_op and event-channel semantics, run through `xenmem`'s own marshalling
 //! (`Xen::new(sim.backend(dom))`) against the model. Every expected value comes from Xen's
 //! source, cited beside it (file and function at RELEASE-4.17.7), never from the model's
 //! own output.
@@ -7,7 +7,9 @@ mod acquire;
 mod batch;
 mod common;
 mod domctl;
+mod evtchn;
 mod faults;
+mod ioreq;
 mod lifecycle;
 mod physmap;
 mod raw;
