@@ -9,7 +9,7 @@
 //!    PCI address latch; the access still goes on to the servers). Addresses the model does
 //!    not emulate are refused with [`SimError::NotEmulated`]: x86's local APIC page
 //!    (0xFEE00000), Arm's virtual GIC (0x03001000–0x0401FFFF).
-//! 2. The enabled ioreq server whose range holds the access ([`crate::ioreq`]): the request
+//! 2. The enabled ioreq server whose range holds the access (`crate::ioreq`): the request
 //!    is posted in the vCPU's slot, the server's port is signalled, and the vCPU waits
 //!    ([`IoOutcome::Waiting`]) until the device model answers and sends an event; then
 //!    [`Sim::guest_io_status`] gives what the access got. If the slot was not free (a device
