@@ -113,6 +113,11 @@ pub struct MappedPage {
     base: NonNull<u8>,
 }
 
+// SAFETY: a MappedPage reaches its page only through atomic operations, which are sound
+// from any thread, and `new`'s contract makes it the page's only accessor in Rust code, so
+// moving it to another thread moves that sole access with it.
+unsafe impl Send for MappedPage {}
+
 impl MappedPage {
     /// The page at `base`.
     ///
