@@ -234,7 +234,7 @@ impl Machine {
         }
         s.vcpus.push(IoreqVcpu { vcpu: v, port, pending: false });
         if s.enabled {
-            self.ioreq_server_update_evtchn(d, s, v, port);
+            self.ioreq_server_update_evtchn(s, v, port);
         }
         Ok(())
     }
@@ -263,7 +263,7 @@ impl Machine {
     }
 
     /// `ioreq_server_update_evtchn`: the vCPU's port into its slot, if the page exists.
-    fn ioreq_server_update_evtchn(&mut self, _d: u16, s: &IoreqServer, v: u32, port: u32) {
+    fn ioreq_server_update_evtchn(&mut self, s: &IoreqServer, v: u32, port: u32) {
         if let (Some(page), true) = (s.ioreq, v < IOREQS_PER_PAGE) {
             self.frames.write(page, v as usize * IOREQ_SIZE + 24, &port.to_le_bytes());
         }
@@ -395,7 +395,7 @@ impl Machine {
         let s = self.server(d, id).cloned().ok_or(ENOENT)?;
         if enabled && !s.enabled {
             for sv in &s.vcpus {
-                self.ioreq_server_update_evtchn(d, &s, sv.vcpu, sv.port);
+                self.ioreq_server_update_evtchn(&s, sv.vcpu, sv.port);
             }
         }
         if let Some(s) = self.server_mut(d, id) {
