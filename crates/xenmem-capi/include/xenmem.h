@@ -147,6 +147,23 @@ int xenmem_model_create_domain(int domid,
 
 #if defined(XENMEM_MODEL)
 /**
+ * Creates an ioreq server of domain `target` as `emulator`'s `XEN_DMOP_create_ioreq_server`
+ * would (the library has no dm_op function of its own; a device model's test needs a
+ * server to map): with a buffered page (atomic mode) when `bufioreq` is non-zero. Its pages
+ * are allocated by the first `xendom_acquire_resource`: frame 0 the buffered page, frame 1
+ * the synchronous one.
+ *
+ * Returns the server's id, or a negative errno as Xen's dm_op gives it: `-ESRCH` (no such
+ * domain), `-EPERM` (`emulator` is the target, or neither the control domain nor its device
+ * model), `-EINVAL` (a PV target), `-ENOSPC` (8 servers already); `-ENOSYS` without a model.
+ */
+int xenmem_model_create_ioreq_server(int target,
+                                     int emulator,
+                                     int bufioreq);
+#endif
+
+#if defined(XENMEM_MODEL)
+/**
  * Makes `domid` the domain every following hypercall comes from (initially domain 0).
  *
  * Returns 0, or `-ESRCH` (no such domain), `-EINVAL` (not a domain id), `-ENOSYS` (no

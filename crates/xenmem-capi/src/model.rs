@@ -141,6 +141,26 @@ pub extern "C" fn xenmem_model_create_domain(
     })
 }
 
+/// Creates an ioreq server of domain `target` as `emulator`'s `XEN_DMOP_create_ioreq_server`
+/// would (the library has no dm_op function of its own; a device model's test needs a
+/// server to map): with a buffered page (atomic mode) when `bufioreq` is non-zero. Its pages
+/// are allocated by the first `xendom_acquire_resource`: frame 0 the buffered page, frame 1
+/// the synchronous one.
+///
+/// Returns the server's id, or a negative errno as Xen's dm_op gives it: `-ESRCH` (no such
+/// domain), `-EPERM` (`emulator` is the target, or neither the control domain nor its device
+/// model), `-EINVAL` (a PV target), `-ENOSPC` (8 servers already); `-ENOSYS` without a model.
+#[no_mangle]
+pub extern "C" fn xenmem_model_create_ioreq_server(target: c_int, emulator: c_int, bufioreq: c_int) -> c_int {
+    guard(|| {
+        let (Some(t), Some(e)) = (domid(target), domid(emulator)) else { return neg(XenError::Inval) };
+        with_sim(|sim| match sim.create_ioreq_server(t, e, bufioreq != 0) {
+            Ok(id) => c_int::from(id),
+            Err(e) => errno(e),
+        })
+    })
+}
+
 /// Makes `domid` the domain every following hypercall comes from (initially domain 0).
 ///
 /// Returns 0, or `-ESRCH` (no such domain), `-EINVAL` (not a domain id), `-ENOSYS` (no
@@ -300,6 +320,7 @@ mod tests {
         // Before a model exists.
         *model() = None;
         assert_eq!(xenmem_model_set_caller(0), E(XenError::NoSys));
+        assert_eq!(xenmem_model_create_ioreq_server(1, 0, 0), E(XenError::NoSys));
         assert_eq!(xenmem_model_hypercalls(), 0);
         assert_eq!(xendom_remove_from_physmap(0x7ff0, 1), E(XenError::NoSys));
         assert_eq!(xenmem_model_init(0), E(XenError::Inval));
@@ -316,6 +337,8 @@ mod tests {
         assert_eq!(xenmem_model_set_caller(2), E(XenError::Srch));
         assert_eq!(xenmem_model_set_caller(0x1_0000), E(XenError::Inval));
         assert_eq!(xenmem_model_set_caller(0), 0);
+        assert_eq!(xenmem_model_create_ioreq_server(1, 0, 1), 0);
+        assert_eq!(xenmem_model_create_ioreq_server(-1, 0, 0), E(XenError::Inval));
 
         let mut gfns = [0x10u64, 0x11];
         // SAFETY: the array is as long as the count.

@@ -3,17 +3,26 @@
 //! The machine and its domains are built through the model's host-side calls (what Xen's
 //! dom0 builder and a toolstack's domain builder do before a guest runs); every step after
 //! that is a hypercall through `xenmem::Xen` over `Sim::backend(caller)`, so what the table
-//! shows is the library's real marshalling and the model's real answer. The only exceptions
-//! are `write` and `read`, which stand for the guest's own loads and stores and go through
-//! the model's view of the caller's physmap (`Sim::write_gfn` / `read_gfn`).
+//! shows is the library's real marshalling and the model's real answer. The exceptions are
+//! `write` and `read`, which stand for the guest's own loads and stores and go through the
+//! model's view of the caller's physmap (`Sim::write_gfn` / `read_gfn`), and `guest_access`,
+//! a guest vCPU's trapping access (`Sim::guest_io`), whose device model then answers with
+//! the library's calls (`xenmem::ioreq` on the page it acquired, an event on the port it
+//! bound).
 
 use crate::input::InputError;
-use crate::scenario::{EntryExpect, Expect, Op, Scenario, Step};
+use crate::scenario::{EntryExpect, Expect, Op, RemotePort, Scenario, Step};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
+use xenmem::dm_op::IoreqServerId;
+use xenmem::evtchn::Port;
+use xenmem::ioreq::{IoDir, IoreqPage, IoreqState, Request};
 use xenmem::{DomId, EntryStatus, Error, Gfn, Invalid, MapSpace, Mfn, Xen, XenError};
-use xenmem_sim::{DomainConfig, DomainInfo, EntryKind, MachineConfig, PhysmapRange, Sim, SimError};
+use xenmem_sim::{
+    DomainConfig, DomainInfo, EntryKind, GfnPage, GuestIo, IoOutcome, IoSpace, MachineConfig, PhysmapRange,
+    Sim, SimError,
+};
 
 /// What Xen (or the library, or the model's host side) answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +43,26 @@ pub enum Answer {
     Lib(Invalid),
     /// Nothing readable or writable at the caller's GFN (read and write only).
     Unmapped,
+    /// A new ioreq server's id.
+    Server(u16),
+    /// A new local event-channel port.
+    Port(u32),
+    /// What became of a guest access, and the request its device model took.
+    Io(IoAnswer),
+    /// The model's host side refused the step (a guest access it does not emulate, a page
+    /// the caller has not mapped, ...).
+    Refused(String),
+}
+
+/// A guest access's end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoAnswer {
+    /// What the guest's vCPU got.
+    pub outcome: IoOutcome,
+    /// The request the emulator took from its page, if the access reached one.
+    pub request: Option<Request>,
+    /// Why the emulator could not answer, if it could not.
+    pub note: Option<&'static str>,
 }
 
 impl Answer {
@@ -154,6 +183,11 @@ impl Report {
     }
 }
 
+/// What the scenario's emulators remember between steps: the local port each bound to a
+/// remote one (emulator, remote domain, remote port → local port).
+#[derive(Default)]
+struct Binds(BTreeMap<(u16, u16, u32), u32>);
+
 /// Builds the scenario's machine and domains.
 ///
 /// # Errors
@@ -203,10 +237,11 @@ pub fn run(s: &Scenario, sim: &Sim, progress: bool) -> Report {
     let total: u64 = s.steps.iter().map(|st| st.repeat).sum();
     let mut meter = Progress::new(progress && std::io::stderr().is_terminal(), total);
     let mut steps = Vec::new();
+    let mut binds = Binds::default();
     for st in &s.steps {
         for rep in 0..st.repeat {
             let op = if rep == 0 { st.op.clone() } else { st.op.shifted(rep * st.stride) };
-            let mut r = issue(sim, st.by, &op, &names);
+            let mut r = issue(sim, st.by, &op, &names, &mut binds);
             r.index = st.index;
             r.rep = (st.repeat > 1).then_some(rep);
             r.line = st.line;
@@ -337,8 +372,79 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }
 
+/// The GFN where `emulator` maps resource frame `frame` of server `server` of `target`.
+fn ioreq_page_gfn(sim: &Sim, emulator: DomId, target: DomId, server: u16, frame: u32) -> Option<Gfn> {
+    sim.physmap(emulator).into_iter().find_map(|r| match r.kind {
+        EntryKind::IoreqPage { target: t, server: s, frame: f }
+            if t == target && s == server && f <= frame && u64::from(frame - f) < r.count =>
+        {
+            Some(Gfn(r.first_gfn.0 + u64::from(frame - f)))
+        }
+        _ => None,
+    })
+}
+
+/// The synchronous page of `server` of `target` holding vCPU `vcpu`'s slot, as `emulator`
+/// maps it, and the slot.
+fn ioreq_slot(
+    sim: &Sim,
+    emulator: DomId,
+    target: DomId,
+    server: u16,
+    vcpu: u32,
+) -> Option<(IoreqPage<GfnPage>, u32)> {
+    let (frame, slot) = xenmem::ioreq::slot_of(vcpu);
+    let gfn = ioreq_page_gfn(sim, emulator, target, server, u32::try_from(frame).ok()?)?;
+    Some((IoreqPage::new(GfnPage::new(sim, emulator, gfn).ok()?), slot))
+}
+
+/// `guest`'s vCPU `vcpu` makes `io`; a forwarded access is served by its server's emulator
+/// through the page it acquired and the port it bound (see [`Op::GuestAccess`]).
+fn guest_access(
+    sim: &Sim,
+    guest: DomId,
+    vcpu: u32,
+    io: GuestIo,
+    answer: u64,
+    state: Option<u8>,
+    binds: &Binds,
+) -> Answer {
+    let server = match sim.guest_io(guest, vcpu, io) {
+        Err(e) => return Answer::Refused(e.to_string()),
+        Ok(IoOutcome::Waiting { server }) => server,
+        Ok(outcome) => return Answer::Io(IoAnswer { outcome, request: None, note: None }),
+    };
+    let waiting =
+        |request, note| Answer::Io(IoAnswer { outcome: IoOutcome::Waiting { server }, request, note });
+    let Some(emulator) = sim.ioreq_servers(guest).into_iter().find(|v| v.id == server).map(|v| v.emulator)
+    else {
+        return waiting(None, Some("no such server"));
+    };
+    let Some((mut page, slot)) = ioreq_slot(sim, emulator, guest, server, vcpu) else {
+        return waiting(None, Some("the emulator has not mapped the server's page"));
+    };
+    let Ok(Some(req)) = page.take(slot) else { return waiting(None, Some("no request in the slot")) };
+    let done = match state {
+        Some(st) => page.set_state(slot, IoreqState::from_raw(st)),
+        None => page.complete(slot, (req.dir == IoDir::Read).then_some(answer)),
+    };
+    if done.is_err() {
+        return waiting(Some(req), Some("the slot cannot be written"));
+    }
+    let Some(&local) = binds.0.get(&(emulator.0, guest.0, req.vp_eport)) else {
+        return waiting(Some(req), Some("the emulator bound no port to the slot's vp_eport"));
+    };
+    // The device model consumes Xen's event, then signals its own.
+    let _ = sim.evtchn_take_pending(emulator, local);
+    if Xen::new(sim.backend(emulator)).evtchn_send(Port(local)).is_err() {
+        return waiting(Some(req), Some("the emulator's event was refused"));
+    }
+    let outcome = sim.guest_io_status(guest, vcpu).unwrap_or(IoOutcome::Waiting { server });
+    Answer::Io(IoAnswer { outcome, request: Some(req), note: None })
+}
+
 /// Issues one operation as `by`.
-fn issue(sim: &Sim, by: u16, op: &Op, names: &BTreeMap<u16, String>) -> StepResult {
+fn issue(sim: &Sim, by: u16, op: &Op, names: &BTreeMap<u16, String>, binds: &mut Binds) -> StepResult {
     let xen = Xen::new(sim.backend(DomId(by)));
     let mut errs = None;
     let mut mfns = None;
@@ -475,6 +581,87 @@ fn issue(sim: &Sim, by: u16, op: &Op, names: &BTreeMap<u16, String>) -> StepResu
                 Err(_) => Answer::Unmapped,
             }
         }
+        Op::CreateIoreqServer { domid, bufioreq } => {
+            args.push(dom_arg("domid", *domid, names));
+            args.push(text_arg("bufioreq", bufioreq_text(*bufioreq)));
+            xen.create_ioreq_server(*domid, *bufioreq)
+                .map_or_else(Answer::from_error, |id| Answer::Server(id.0))
+        }
+        Op::IoRange { domid, id, ty, start, end, map } => {
+            args.push(dom_arg("domid", *domid, names));
+            args.push(num_arg("id", u64::from(*id)));
+            args.push(text_arg("range", range_text(*ty)));
+            args.push(hex_arg("start", *start));
+            args.push(hex_arg("end", *end));
+            let id = IoreqServerId(*id);
+            Answer::unit(if *map {
+                xen.map_io_range_to_ioreq_server(*domid, id, *ty, *start, *end)
+            } else {
+                xen.unmap_io_range_from_ioreq_server(*domid, id, *ty, *start, *end)
+            })
+        }
+        Op::SetIoreqServerState { domid, id, enabled } => {
+            args.push(dom_arg("domid", *domid, names));
+            args.push(num_arg("id", u64::from(*id)));
+            args.push(Arg { name: "enabled", text: enabled.to_string(), json: (*enabled).into() });
+            Answer::unit(xen.set_ioreq_server_state(*domid, IoreqServerId(*id), *enabled))
+        }
+        Op::DestroyIoreqServer { domid, id } => {
+            args.push(dom_arg("domid", *domid, names));
+            args.push(num_arg("id", u64::from(*id)));
+            Answer::unit(xen.destroy_ioreq_server(*domid, IoreqServerId(*id)))
+        }
+        Op::BindInterdomain { domid, port } => {
+            args.push(dom_arg("domid", *domid, names));
+            let remote = if *domid == DomId::SELF { DomId(by) } else { *domid };
+            let number = match *port {
+                RemotePort::Number(p) => {
+                    args.push(num_arg("port", u64::from(p)));
+                    Some(p)
+                }
+                RemotePort::Ioreq { id, vcpu } => {
+                    args.push(num_arg("ioreq_server", u64::from(id)));
+                    args.push(num_arg("vcpu", u64::from(vcpu)));
+                    // The device model reads the port Xen wrote into the vCPU's slot.
+                    ioreq_slot(sim, DomId(by), remote, id, vcpu).and_then(|(p, slot)| p.vp_eport(slot).ok())
+                }
+            };
+            match number {
+                None => Answer::Refused("the caller maps no page of that ioreq server".to_string()),
+                Some(p) => match xen.evtchn_bind_interdomain(*domid, Port(p)) {
+                    Ok(local) => {
+                        binds.0.insert((by, remote.0, p), local.0);
+                        Answer::Port(local.0)
+                    }
+                    Err(e) => Answer::from_error(e),
+                },
+            }
+        }
+        Op::GuestAccess { vcpu, io, answer, state } => {
+            args.push(text_arg(
+                "space",
+                match io.space {
+                    IoSpace::Mmio => "mmio",
+                    IoSpace::Port => "port",
+                }
+                .to_string(),
+            ));
+            args.push(hex_arg("addr", io.addr));
+            args.push(num_arg("size", u64::from(io.size)));
+            if let Some(v) = io.write {
+                args.push(hex_arg("write", v));
+            }
+            if let Some(a) = answer {
+                args.push(hex_arg("answer", *a));
+            }
+            if let Some(st) = state {
+                args.push(num_arg("state", u64::from(*st)));
+            }
+            if *vcpu != 0 {
+                args.push(num_arg("vcpu", u64::from(*vcpu)));
+            }
+            guest_access(sim, DomId(by), *vcpu, *io, answer.unwrap_or(0), *state, binds)
+        }
     };
     StepResult {
         index: 0,
@@ -490,6 +677,62 @@ fn issue(sim: &Sim, by: u16, op: &Op, names: &BTreeMap<u16, String>) -> StepResu
         mismatch: None,
         note: None,
     }
+}
+
+fn bufioreq_text(b: xenmem::dm_op::BufIoreq) -> String {
+    use xenmem::dm_op::BufIoreq;
+    match b {
+        BufIoreq::Off => "off".to_string(),
+        BufIoreq::Legacy => "legacy".to_string(),
+        BufIoreq::Atomic => "atomic".to_string(),
+        BufIoreq::Other(n) => n.to_string(),
+    }
+}
+
+fn range_text(t: xenmem::dm_op::IoRangeType) -> String {
+    use xenmem::dm_op::IoRangeType;
+    match t {
+        IoRangeType::Port => "port".to_string(),
+        IoRangeType::Memory => "memory".to_string(),
+        IoRangeType::Pci => "pci".to_string(),
+        IoRangeType::Other(n) => n.to_string(),
+    }
+}
+
+/// A request as the device model saw it: `read 4 bytes at 0xfeb00000 (mmio)`.
+pub fn request_text(r: &Request) -> String {
+    use xenmem::ioreq::IoType;
+    let kind = match r.io_type {
+        IoType::Pio => "port".to_string(),
+        IoType::Copy => "mmio".to_string(),
+        IoType::PciConfig => "pci config".to_string(),
+        other => format!("type {}", other.raw()),
+    };
+    match r.dir {
+        IoDir::Read => format!("read {} bytes at {:#x} ({kind})", r.size, r.addr),
+        IoDir::Write => format!("write {:#x}, {} bytes at {:#x} ({kind})", r.value(), r.size, r.addr),
+    }
+}
+
+fn io_text(a: &IoAnswer) -> String {
+    let mut t = match a.outcome {
+        IoOutcome::Done { value: Some(v), server: Some(s) } => format!("read {v:#x} (server {s} answered)"),
+        IoOutcome::Done { value: None, server: Some(s) } => format!("written (server {s} answered)"),
+        IoOutcome::Done { value: Some(v), server: None } => format!("read {v:#x} (Xen: no server)"),
+        IoOutcome::Done { value: None, server: None } => {
+            "written (Xen: no server, or its own port)".to_string()
+        }
+        IoOutcome::Waiting { server } => format!("waiting for server {server}"),
+        IoOutcome::Fault => "fault injected into the guest".to_string(),
+        IoOutcome::Crashed => "the guest crashed".to_string(),
+    };
+    if let Some(r) = &a.request {
+        t.push_str(&format!("; request: {}", request_text(r)));
+    }
+    if let Some(n) = a.note {
+        t.push_str(&format!(" ({n})"));
+    }
+    t
 }
 
 /// Whether `d` (as `by` names it) is a PV domain, into whose frame lists Xen writes MFNs.
@@ -513,6 +756,10 @@ pub fn answer_text(a: &Answer, op: &str) -> String {
         Answer::Xen(e) => errno_text(*e),
         Answer::Lib(i) => format!("refused by the library ({:?}: {})", i, i.message()),
         Answer::Unmapped => "nothing mapped there".to_string(),
+        Answer::Server(id) => format!("server {id}"),
+        Answer::Port(p) => format!("port {p}"),
+        Answer::Io(io) => io_text(io),
+        Answer::Refused(why) => format!("refused by the model: {why}"),
     }
 }
 
@@ -543,6 +790,9 @@ fn expect_text(e: &Expect) -> String {
         Expect::Unlimited => "unlimited".to_string(),
         Expect::Bytes(b) => hex(b),
         Expect::Unmapped => "unmapped".to_string(),
+        Expect::Waiting => "waiting".to_string(),
+        Expect::Fault => "fault".to_string(),
+        Expect::Crashed => "crashed".to_string(),
     }
 }
 
@@ -556,6 +806,17 @@ fn matches(e: &Expect, a: &Answer) -> bool {
         (Expect::Unlimited, Answer::Pages(m)) => *m == u64::from(u32::MAX),
         (Expect::Bytes(b), Answer::Bytes(c)) => b == c,
         (Expect::Unmapped, Answer::Unmapped) => true,
+        (Expect::Value(n), Answer::Server(id)) => *n == u64::from(*id),
+        (Expect::Value(n), Answer::Port(p)) => *n == u64::from(*p),
+        (e, Answer::Io(io)) => {
+            matches!(
+                (e, io.outcome),
+                (Expect::Ok, IoOutcome::Done { value: None, .. })
+                    | (Expect::Waiting, IoOutcome::Waiting { .. })
+                    | (Expect::Fault, IoOutcome::Fault)
+                    | (Expect::Crashed, IoOutcome::Crashed)
+            ) || matches!((e, io.outcome), (Expect::Value(n), IoOutcome::Done { value: Some(v), .. }) if *n == v)
+        }
         _ => false,
     }
 }

@@ -1,11 +1,12 @@
 //! `--json`: the same report as the table, for scripts. Numbers stay numbers; errno values
 //! come with both their name and their raw code.
 
-use crate::exec::{answer_text, Answer, DomainView, Report, StepResult};
+use crate::exec::{answer_text, request_text, Answer, DomainView, IoAnswer, Report, StepResult};
 use crate::table::kind_text;
 use serde_json::{json, Map, Value};
+use xenmem::ioreq::{IoDir, Request};
 use xenmem::XenError;
-use xenmem_sim::EntryKind;
+use xenmem_sim::{EntryKind, IoOutcome};
 
 /// The whole report as one JSON document.
 pub fn render(r: &Report) -> Value {
@@ -43,7 +44,42 @@ fn answer(a: &Answer, op: &str) -> Value {
             "text": text,
         }),
         Answer::Unmapped => json!({ "result": "unmapped", "text": text }),
+        Answer::Server(id) => json!({ "result": "server", "value": id, "text": text }),
+        Answer::Port(p) => json!({ "result": "port", "value": p, "text": text }),
+        Answer::Io(io) => io_json(io, text),
+        Answer::Refused(why) => json!({ "result": "refused", "message": why, "text": text }),
     }
+}
+
+fn request_json(r: &Request) -> Value {
+    json!({
+        "addr": r.addr,
+        "size": r.size,
+        "count": r.count,
+        "dir": if r.dir == IoDir::Read { "read" } else { "write" },
+        "type": r.io_type.raw(),
+        "data": r.data,
+        "vp_eport": r.vp_eport,
+        "text": request_text(r),
+    })
+}
+
+fn io_json(io: &IoAnswer, text: String) -> Value {
+    let (outcome, value, server) = match io.outcome {
+        IoOutcome::Done { value, server } => ("done", value, server),
+        IoOutcome::Waiting { server } => ("waiting", None, Some(server)),
+        IoOutcome::Fault => ("fault", None, None),
+        IoOutcome::Crashed => ("crashed", None, None),
+    };
+    json!({
+        "result": "io",
+        "outcome": outcome,
+        "value": value,
+        "server": server,
+        "request": io.request.as_ref().map(request_json),
+        "note": io.note,
+        "text": text,
+    })
 }
 
 fn step(r: &Report, s: &StepResult) -> Value {

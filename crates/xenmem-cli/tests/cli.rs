@@ -362,3 +362,62 @@ fn the_model_as_a_pv_dom0_agrees_with_real_xen() {
         assert_eq!(o.status.code(), Some(1), "model as {other} vs real {xen}: {}", text(&o.stdout));
     }
 }
+
+#[test]
+fn an_ioreq_served_in_a_scenario() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/scenarios/ioreq.toml");
+    let o = xenmem(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let table = text(&o.stdout);
+    assert!(table.contains("every expectation met"), "{table}");
+    // The request dom0 took from the slot, and what the domU's vCPU got.
+    assert!(
+        table.contains("read 0x2a (server 0 answered); request: read 4 bytes at 0xfeb00000 (mmio)"),
+        "{table}"
+    );
+    assert!(table.contains("ioreq server 0 frame 1 (of domU (d1))"), "{table}");
+    let o = xenmem(&["run", p.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let steps = v["steps"].as_array().unwrap();
+    let served: Vec<&serde_json::Value> =
+        steps.iter().filter(|s| s["op"] == "guest_access" && !s["answer"]["request"].is_null()).collect();
+    assert_eq!(served.len(), 3, "the read, the write and the crashing answer reach dom0");
+    let read = &served[0]["answer"];
+    assert_eq!(
+        (read["outcome"].as_str(), read["value"].as_u64(), read["server"].as_u64()),
+        (Some("done"), Some(0x2a), Some(0))
+    );
+    let req = &read["request"];
+    assert_eq!(
+        (req["addr"].as_u64(), req["size"].as_u64(), req["dir"].as_str()),
+        (Some(0xfeb0_0000), Some(4), Some("read"))
+    );
+    let write = &served[1]["answer"]["request"];
+    assert_eq!((write["dir"].as_str(), write["data"].as_u64()), (Some("write"), Some(0xbeef)));
+    assert_eq!(served[2]["answer"]["outcome"], "crashed");
+    let bind = steps.iter().find(|s| s["op"] == "bind_interdomain").unwrap();
+    assert_eq!(bind["answer"]["result"], "port");
+}
+
+#[test]
+fn an_emulator_that_did_not_bind_leaves_the_guest_waiting() {
+    let body = format!(
+        "{MACHINE}kind = \"pvh\"\n\n[[step]]\nby = \"dom0\"\nop = \"create_ioreq_server\"\ndomid = \"guest\"\nexpect = 0\n\n\
+         [[step]]\nby = \"dom0\"\nop = \"acquire_resource\"\ndomid = \"guest\"\ntype = \"ioreq_server\"\nframe = 1\ngfn = 0x9000\n\n\
+         [[step]]\nby = \"dom0\"\nop = \"map_io_range\"\ndomid = \"guest\"\nrange = \"port\"\nstart = 0x3f8\nend = 0x3ff\n\n\
+         [[step]]\nby = \"dom0\"\nop = \"set_ioreq_server_state\"\ndomid = \"guest\"\n\n\
+         [[step]]\nby = \"guest\"\nop = \"guest_access\"\nspace = \"port\"\naddr = 0x3f8\nsize = 1\nwrite = 0x41\nexpect = \"waiting\"\n\n\
+         [[step]]\nby = \"guest\"\nop = \"guest_access\"\nspace = \"port\"\naddr = 0x3f8\nsize = 3\n"
+    );
+    // The last step's size is refused before anything runs.
+    refused("ioreq-size.toml", &body, 57, "size", "1, 2, 4 or 8 bytes");
+    let body = body.rsplit_once("\n\n[[step]]").unwrap().0.to_string() + "\n";
+    let p = scenario("ioreq-unbound.toml", &body);
+    let o = xenmem(&["run", p.to_str().unwrap()]);
+    let table = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{table}{}", text(&o.stderr));
+    assert!(
+        table.contains("waiting for server 0; request: write 0x41, 1 bytes at 0x3f8 (port) (the emulator bound no port to the slot's vp_eport)"),
+        "{table}"
+    );
+}

@@ -26,6 +26,13 @@
 //!   ([`Privcmd::map_resource`]), not by `XENMEM_acquire_resource` alone: a PV dom0 gets
 //!   machine frames back, which only the kernel can put into page tables.
 //!
+//! A device model's calls (`xenmem::dm_op`) go through the same plain hypercall ioctl, with
+//! their buffers in this process (privcmd's `IOCTL_PRIVCMD_DM_OP`, which pins them and works on
+//! a restricted fd, is not used); the ioreq server's page comes from [`Privcmd::map_resource`]
+//! and is served through [`MappedResource::page`]. Its event channels are the Linux kernel's
+//! business: bind and signal them through `/dev/xen/evtchn`, not `xenmem::evtchn`, which would
+//! take ports behind the kernel's back.
+//!
 //! Buffers: privcmd issues the hypercall in the calling process's context, so the addresses
 //! Xen reads and writes are this process's own virtual addresses, and the structs and arrays
 //! the typed operations pass from ordinary memory work as they are (seen on an x86 PV dom0:
@@ -54,7 +61,7 @@ use std::path::{Path, PathBuf};
 use xenmem::abi::XEN_PAGE_SIZE;
 use xenmem::{DomId, ResourceType, XenError, XenVersion};
 
-pub use sys::MappedResource;
+pub use sys::{MappedResource, ResourcePage};
 
 /// Where Linux puts the privcmd device (`xen-privcmd` module, char 10:122 under devtmpfs).
 pub const PRIVCMD_PATH: &str = "/dev/xen/privcmd";

@@ -6,6 +6,7 @@
 //! hands the kernel a misread struct.
 
 use crate::{Error, Privcmd};
+use core::marker::PhantomData;
 use core::mem::{offset_of, size_of};
 use core::ptr::NonNull;
 use rustix::ioctl::{self, opcode, Direction, Ioctl, IoctlOutput, Opcode};
@@ -13,6 +14,7 @@ use rustix::mm::{self, MapFlags, ProtFlags};
 use std::ffi::c_void;
 use std::os::fd::AsFd;
 use xenmem::abi::{HYPERVISOR_MEMORY_OP, HYPERVISOR_MULTICALL, HYPERVISOR_XEN_VERSION, XEN_PAGE_SIZE};
+use xenmem::shared_page::{MappedPage, SharedPage};
 use xenmem::{Hypercall, XenError};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
@@ -297,6 +299,22 @@ impl MappedResource {
         v
     }
 
+    /// Frame `index` as a [`SharedPage`]: how a device model serves an ioreq server's page
+    /// (`xenmem::ioreq::IoreqPage::new(mapping.page(0)?)`) with atomic accesses while Xen and
+    /// the guest's vCPUs write it. `None` past the last frame.
+    pub fn page(&mut self, index: u32) -> Option<ResourcePage<'_>> {
+        if index >= self.frames {
+            return None;
+        }
+        // index < frames: the page lies inside the mapping.
+        let base = self.ptr.as_ptr().wrapping_add(index as usize * XEN_PAGE_SIZE);
+        // SAFETY: the page is inside this live, read-write mapping (index < frames), which
+        // mmap aligned to a page; the returned value borrows `self` mutably, so the mapping
+        // outlives it and no other accessor of `self` (read, write, as_slice) runs meanwhile.
+        let page = unsafe { MappedPage::new(base) }.ok()?;
+        Some(ResourcePage { page, _map: PhantomData })
+    }
+
     /// The frames' bytes, borrowed in place.
     ///
     /// # Safety
@@ -315,5 +333,36 @@ impl Drop for MappedResource {
         // SAFETY: exactly the region `reserve` mapped; no slice can outlive `self`. An error
         // would mean the region was not mapped, which `reserve` rules out, so it is ignored.
         let _ = unsafe { mm::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+/// One frame of a [`MappedResource`], borrowed as a [`SharedPage`].
+#[derive(Debug)]
+pub struct ResourcePage<'a> {
+    page: MappedPage,
+    _map: PhantomData<&'a mut MappedResource>,
+}
+
+impl SharedPage for ResourcePage<'_> {
+    fn load_u8(&self, off: usize) -> u8 {
+        self.page.load_u8(off)
+    }
+    fn load_u32(&self, off: usize) -> u32 {
+        self.page.load_u32(off)
+    }
+    fn load_u64(&self, off: usize) -> u64 {
+        self.page.load_u64(off)
+    }
+    fn store_u8(&mut self, off: usize, v: u8) {
+        self.page.store_u8(off, v)
+    }
+    fn store_u32(&mut self, off: usize, v: u32) {
+        self.page.store_u32(off, v)
+    }
+    fn store_u64(&mut self, off: usize, v: u64) {
+        self.page.store_u64(off, v)
+    }
+    fn fetch_and_u64(&mut self, off: usize, mask: u64) -> u64 {
+        self.page.fetch_and_u64(off, mask)
     }
 }

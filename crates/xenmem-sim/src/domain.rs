@@ -1,5 +1,5 @@
 //! A domain's state: identity and privileges, page accounting, its P2M, shared info, grant
-//! table and ioreq servers, and where it is on the way to destruction.
+//! table, ioreq servers and event channels, and where it is on the way to destruction.
 //!
 //! Data and small queries only. Changing frames or P2Ms goes through `crate::mm` and
 //! `crate::physmap`, which keep the frame table and this state in step.
@@ -35,17 +35,7 @@ pub(crate) struct GrantTable {
     pub status: Vec<u64>,
 }
 
-/// An ioreq server (`struct ioreq_server`), as acquire_resource sees it.
-pub(crate) struct IoreqServer {
-    /// The domain that emulates for it (`s->emulator`).
-    pub emulator: u16,
-    /// Created with a buffered-ioreq page (`HANDLE_BUFIOREQ`).
-    pub bufioreq: bool,
-    /// The synchronous ioreq page, allocated on first use.
-    pub ioreq: Option<u64>,
-    /// The buffered ioreq page, allocated on first use.
-    pub bufioreq_page: Option<u64>,
-}
+pub(crate) use crate::ioreq::IoreqServer;
 
 /// A domain.
 pub(crate) struct Domain {
@@ -88,6 +78,10 @@ pub(crate) struct Domain {
     pub shared_info: u64,
     pub grant: GrantTable,
     pub ioreq_servers: BTreeMap<u16, IoreqServer>,
+    /// Event-channel ports.
+    pub evtchn: crate::evtchn::EvtchnTable,
+    /// Emulated I/O of its vCPUs.
+    pub io: crate::ioreq::DomainIo,
     pub max_vcpus: u32,
     /// vCPUs created (by `XEN_DOMCTL_max_vcpus` or at build).
     pub vcpus: u32,

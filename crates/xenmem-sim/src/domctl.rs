@@ -388,6 +388,7 @@ fn sanitise(m: &Machine, id: u16, c: &DomctlCreateDomain) -> Result<NewDomain, i
         max_grant_frames: frames as u32,
         grant_version: version,
         vmtrace_size: c.vmtrace_size,
+        max_evtchn_port: c.max_evtchn_port,
         handle: c.handle,
         emulation_flags: c.arch_emulation_flags,
         misc_flags: c.arch_misc_flags,

@@ -25,6 +25,7 @@ pub(crate) mod errno {
     pub const EDOM: i32 = 33;
     pub const ENOSYS: i32 = 38;
     pub const ENOTEMPTY: i32 = 39;
+    pub const ENODATA: i32 = 61;
     pub const EOVERFLOW: i32 = 75;
     pub const EILSEQ: i32 = 84;
     pub const EOPNOTSUPP: i32 = 95;
@@ -47,6 +48,9 @@ pub enum SimError {
     OutOfMemory,
     /// Nothing readable is mapped at this GFN (a hole, or MMIO).
     NotMapped(DomId, Gfn),
+    /// A guest access to this address would not reach an ioreq server: it maps memory, or
+    /// one of Xen's own devices that the model does not emulate.
+    NotEmulated(DomId, u64),
     /// An access beyond the end of a 4 KiB page.
     OutOfPage {
         /// Byte offset asked for.
@@ -71,6 +75,7 @@ impl fmt::Display for SimError {
             SimError::Xen(e) => write!(f, "{e}"),
             SimError::OutOfMemory => f.write_str("no free machine frame"),
             SimError::NotMapped(d, g) => write!(f, "nothing readable at {g} of {d}"),
+            SimError::NotEmulated(d, a) => write!(f, "{d}'s access at {a:#x} is not one the model emulates"),
             SimError::OutOfPage { offset, len } => {
                 write!(f, "{len} bytes at offset {offset} do not fit a 4 KiB page")
             }

@@ -15,6 +15,8 @@
 //!    empty P2M.
 //! 5. Contents are never lost while a page is held: only free frames lose their backing, so no
 //!    free frame is backed.
+//! 6. Event channels and ioreq servers agree (`crate::evtchn::inconsistency`,
+//!    `crate::ioreq::inconsistency`).
 //!
 //! Reads the whole machine; changes nothing.
 
@@ -249,6 +251,9 @@ pub(crate) fn check(m: &Machine) -> Result<(), Violation> {
                 }
             }
         }
+    }
+    if let Some(message) = crate::evtchn::inconsistency(m).or_else(|| crate::ioreq::inconsistency(m)) {
+        return Err(Violation { message });
     }
     Ok(())
 }

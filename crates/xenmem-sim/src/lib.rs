@@ -31,8 +31,12 @@
 //! | `p2m` | a domain's P2M: a radix tree of page-sized tables |
 //! | `domain`, `lifecycle`, `mm` | domains, their creation and destruction, page references |
 //! | `grant_table`, `physmap` | grant frames; the x86 and Arm P2M operations |
+//! | `ioreq`, `rangeset`, `evtchn` | ioreq servers and their ranges; event channels |
+//! | `dm_op`, `event_channel_op` | the decoders of hypercalls 41 and 32 |
+//! | [`guest_io`] | a guest's emulated accesses, driven from the host ([`Sim::guest_io`]) |
 //! | `xsm` | the default (dummy) XSM policy |
 //! | `memory_op`, `domctl`, `xen_version` | the hypercall decoders, one file per memory_op sub-op |
+//! | [`GfnPage`] | a page a domain maps, for `xenmem`'s shared-page accessors |
 //! | [`guest_memory`], `process` | the caller's memory: [`ArenaMemory`], and [`ProcessMemory`] (the one unsafe module) |
 //! | [`faults`] | [`FaultInjector`], a wrapper around any backend |
 //! | `invariants` | [`Sim::check_invariants`] |
@@ -74,14 +78,20 @@
 
 mod allocator;
 pub mod config;
+mod dm_op;
 mod domain;
 mod domctl;
 mod error;
+mod event_channel_op;
+mod evtchn;
 pub mod faults;
 mod frames;
+mod gfn_page;
 mod grant_table;
+pub mod guest_io;
 pub mod guest_memory;
 mod invariants;
+mod ioreq;
 mod lifecycle;
 mod machine;
 mod memory_op;
@@ -89,6 +99,7 @@ mod mm;
 mod p2m;
 mod physmap;
 mod process;
+mod rangeset;
 pub mod releases;
 mod xen_version;
 mod xsm;
@@ -97,8 +108,11 @@ pub use config::{Arch, DomainConfig, DomainKind, MachineConfig, MaxOrders, MmioR
 pub use error::SimError;
 pub use faults::{FaultInjector, FaultRule, Outcome};
 pub use frames::PAGE_SIZE;
+pub use gfn_page::GfnPage;
+pub use guest_io::{GuestIo, IoOutcome, IoSpace};
 pub use guest_memory::{ArenaMemory, BadAddress, GuestMemory};
 pub use invariants::Violation;
+pub use ioreq::IoreqServerView;
 pub use process::{ProcessMemory, SimBackend};
 pub use releases::Release;
 
@@ -110,7 +124,10 @@ use crate::machine::{ExtraPage, Machine, XenPageKind};
 use crate::mm::MemFlags;
 use crate::p2m::Kind;
 use std::sync::{Arc, Mutex, MutexGuard};
-use xenmem::abi::{HYPERVISOR_DOMCTL, HYPERVISOR_MEMORY_OP, HYPERVISOR_XEN_VERSION};
+use xenmem::abi::{
+    HYPERVISOR_DM_OP, HYPERVISOR_DOMCTL, HYPERVISOR_EVENT_CHANNEL_OP, HYPERVISOR_MEMORY_OP,
+    HYPERVISOR_XEN_VERSION,
+};
 use xenmem::{DomId, Gfn, Mfn, XenError};
 
 /// The model: a machine running Xen 4.17 or 4.20 ([`MachineConfig::xen`]). Cheap to clone (all clones share one machine) and
@@ -378,6 +395,9 @@ impl Sim {
             max_grant_frames: cfg.max_grant_frames,
             grant_version,
             vmtrace_size: cfg.vmtrace_size,
+            // Xen builds dom0 with max_evtchn_port -1 (clamped to INT_MAX); libxl gives a
+            // domU 1023 unless told otherwise.
+            max_evtchn_port: if cfg.control { i32::MAX as u32 } else { 1023 },
             handle: [0; 16],
             emulation_flags: 0,
             misc_flags: 0,
@@ -544,14 +564,16 @@ impl Sim {
         out
     }
 
-    /// Creates an ioreq server of `target` run by `emulator` (standing in for dm_op's
-    /// create, which the model does not decode) and returns its id.
+    /// Creates an ioreq server of `target` as `emulator`'s `XEN_DMOP_create_ioreq_server`
+    /// would (a buffered page in `HVM_IOREQSRV_BUFIOREQ_ATOMIC` mode when `bufioreq`), and
+    /// returns its id: a shortcut for setting a machine up.
     ///
     /// # Errors
     ///
-    /// [`SimError::NoSuchDomain`]; [`SimError::Xen`]: `EPERM` unless `emulator` is the
-    /// control domain or `target`'s device model, `EINVAL` for a PV target, `EOPNOTSUPP`
-    /// without ioreq servers (Arm's default), `ENOSPC` past 8 servers.
+    /// [`SimError::NoSuchDomain`]; [`SimError::Xen`] with dm_op's answer: `ENOSYS` on a build
+    /// without ioreq servers (Arm's default), `EPERM` when `emulator` is the target itself
+    /// or neither the control domain nor the target's device model, `EINVAL` for a PV target
+    /// (x86) or a buffered page (Arm), `ENOSPC` past 8 servers.
     pub fn create_ioreq_server(
         &self,
         target: DomId,
@@ -561,7 +583,37 @@ impl Sim {
         let mut m = self.lock();
         m.lookup_by_id(target.0).ok_or(SimError::NoSuchDomain(target))?;
         m.lookup_by_id(emulator.0).ok_or(SimError::NoSuchDomain(emulator))?;
-        m.ioreq_server_create(target.0, emulator.0, bufioreq).map_err(SimError::xen)
+        let handling = if bufioreq { xenmem::abi::dm_op::HVM_IOREQSRV_BUFIOREQ_ATOMIC } else { 0 };
+        dm_op::create_ioreq_server(&mut m, emulator.0, target.0, handling).map_err(SimError::xen)
+    }
+
+    /// Whether `port` of `d` is pending: its bit in the shared-info page's `evtchn_pending`,
+    /// which a guest that mapped its shared info reads too.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::NoSuchDomain`].
+    pub fn evtchn_pending(&self, d: DomId, port: u32) -> Result<bool, SimError> {
+        let m = self.lock();
+        m.lookup_by_id(d.0).ok_or(SimError::NoSuchDomain(d))?;
+        Ok(m.evtchn_is_pending(d.0, port))
+    }
+
+    /// Clears `port`'s pending bit as the guest does when it handles the event; says whether
+    /// it was set.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::NoSuchDomain`].
+    pub fn evtchn_take_pending(&self, d: DomId, port: u32) -> Result<bool, SimError> {
+        let mut m = self.lock();
+        m.lookup_by_id(d.0).ok_or(SimError::NoSuchDomain(d))?;
+        Ok(m.evtchn_take_pending(d.0, port))
+    }
+
+    /// `d`'s ioreq servers, lowest id first.
+    pub fn ioreq_servers(&self, d: DomId) -> Vec<IoreqServerView> {
+        self.lock().ioreq_server_views(d.0)
     }
 
     /// Switches `d`'s grant table to version `v` (standing in for `GNTTABOP_set_version`).
@@ -615,7 +667,8 @@ impl Sim {
     }
 
     /// Hypercall `op` with `args`, issued by `caller`, decoded exactly as Xen takes it:
-    /// memory_op (12), xen_version (17) and domctl (36); any other number is `-ENOSYS`. A caller that cannot
+    /// memory_op (12), xen_version (17), event_channel_op (32), domctl (36) and dm_op (41,
+    /// absent from a build without ioreq servers); any other number is `-ENOSYS`. A caller that cannot
     /// run (unknown, dying, crashed) gets `-ESRCH` (the model's answer: Xen would never see
     /// the call).
     pub fn hypercall(&self, caller: DomId, mem: &mut dyn GuestMemory, op: u32, args: [u64; 5]) -> i64 {
@@ -628,6 +681,10 @@ impl Sim {
             HYPERVISOR_MEMORY_OP => memory_op::do_memory_op(&mut m, caller.0, mem, args[0], args[1]),
             HYPERVISOR_DOMCTL => domctl::do_domctl(&mut m, caller.0, mem, args[0]),
             HYPERVISOR_XEN_VERSION => xen_version::do_xen_version(&m, mem, args[0], args[1]),
+            HYPERVISOR_DM_OP => dm_op::do_dm_op(&mut m, caller.0, mem, args),
+            HYPERVISOR_EVENT_CHANNEL_OP => {
+                event_channel_op::do_event_channel_op(&mut m, caller.0, mem, args[0], args[1])
+            }
             _ => -(ENOSYS as i64),
         }
     }

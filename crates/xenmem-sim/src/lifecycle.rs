@@ -1,11 +1,11 @@
 //! Domains coming and going: `domain_create` (with `grant_table_init` and the shared-info
 //! page), `domain_kill` and its relinquishing of memory, `domain_crash`, vCPU creation, the
-//! grant table's growth (`gnttab_grow_table`) and version switch, and ioreq servers.
+//! grant table's growth (`gnttab_grow_table`) and version switch.
 //!
 //! May touch the machine's domains, frames and Xen heap tables through `crate::mm`.
 
 use crate::config::DomainKind;
-use crate::domain::{Domain, Dying, GrantTable, IoreqServer};
+use crate::domain::{Domain, Dying, GrantTable};
 use crate::error::errno::*;
 use crate::frames::FrameMap;
 use crate::machine::{ExtraPage, Machine, XenPageKind};
@@ -15,8 +15,6 @@ use std::collections::BTreeMap;
 
 /// `INITIAL_NR_GRANT_FRAMES` (x86 and Arm).
 const INITIAL_NR_GRANT_FRAMES: u32 = 1;
-/// `MAX_NR_IOREQ_SERVERS`.
-const MAX_NR_IOREQ_SERVERS: u16 = 8;
 /// `SHUTDOWN_crash`.
 pub(crate) const SHUTDOWN_CRASH: u8 = 3;
 
@@ -40,6 +38,8 @@ pub(crate) struct NewDomain {
     pub max_grant_frames: u32,
     pub grant_version: u8,
     pub vmtrace_size: u32,
+    /// `max_evtchn_port`.
+    pub max_evtchn_port: u32,
     pub handle: [u8; 16],
     pub emulation_flags: u32,
     pub misc_flags: u32,
@@ -127,6 +127,8 @@ impl Machine {
                 status: Vec::new(),
             },
             ioreq_servers: BTreeMap::new(),
+            evtchn: crate::evtchn::EvtchnTable::new(n.max_evtchn_port),
+            io: crate::ioreq::DomainIo::default(),
             max_vcpus: n.max_vcpus,
             vcpus: 0,
             online_vcpus: 0,
@@ -179,6 +181,8 @@ impl Machine {
                 self.dom_mut(d).vmtrace_bufs.push(mfn);
             }
             self.dom_mut(d).vcpus = v + 1;
+            // hvm_vcpu_initialise: the new vCPU joins every ioreq server.
+            self.ioreq_server_add_vcpu_all(d, v)?;
         }
         Ok(())
     }
@@ -264,6 +268,8 @@ impl Machine {
         }
         self.dom_mut(d).dying = Dying::Dying;
         self.dom_mut(d).online_vcpus = 0;
+        // evtchn_destroy comes before the relinquishing: peers' ends become unbound.
+        self.evtchn_destroy(d);
         self.domain_relinquish(d);
         self.dom_mut(d).dying = Dying::Dead;
         self.reap_if_done(d);
@@ -319,55 +325,5 @@ impl Machine {
         for m in xen {
             self.frames.clear_allocated(m);
         }
-    }
-
-    /// `ioreq_server_create` via dm_op, which the model does not decode: a server of `target`
-    /// run by `emulator`. `-EPERM` unless the emulator may act for the target (XSM_DM_PRIV),
-    /// `-EINVAL` for a target that is not HVM, `-EOPNOTSUPP` without `CONFIG_IOREQ_SERVER`,
-    /// `-ENOSPC` past `MAX_NR_IOREQ_SERVERS`.
-    pub(crate) fn ioreq_server_create(
-        &mut self,
-        target: u16,
-        emulator: u16,
-        bufioreq: bool,
-    ) -> Result<u16, i32> {
-        if !self.cfg.ioreq_server {
-            return Err(EOPNOTSUPP);
-        }
-        crate::xsm::dm_priv(self, emulator, target)?;
-        let t = self.dom(target);
-        if !t.hvm {
-            return Err(EINVAL);
-        }
-        let id = (0..MAX_NR_IOREQ_SERVERS).find(|i| !t.ioreq_servers.contains_key(i)).ok_or(ENOSPC)?;
-        let s = IoreqServer { emulator, bufioreq, ioreq: None, bufioreq_page: None };
-        self.dom_mut(target).ioreq_servers.insert(id, s);
-        Ok(id)
-    }
-
-    /// `ioreq_server_alloc_pages`: the server's pages on first use, `MEMF_no_refcount` pages
-    /// of the target holding a type reference.
-    pub(crate) fn ioreq_server_alloc_pages(&mut self, target: u16, id: u16) -> Result<(), i32> {
-        let Some(s) = self.dom(target).ioreq_servers.get(&id) else { return Err(ENOENT) };
-        let need_buf = s.bufioreq && s.bufioreq_page.is_none();
-        let need_io = s.ioreq.is_none();
-        let f = MemFlags { no_refcount: true, ..MemFlags::default() };
-        if need_io {
-            let m = self.alloc_domheap_pages(target, 0, f)?;
-            self.frames.get_ref(m);
-            self.extra.insert(m, ExtraPage::Ioreq { server: id, frame: 1 });
-            if let Some(s) = self.dom_mut(target).ioreq_servers.get_mut(&id) {
-                s.ioreq = Some(m);
-            }
-        }
-        if need_buf {
-            let m = self.alloc_domheap_pages(target, 0, f)?;
-            self.frames.get_ref(m);
-            self.extra.insert(m, ExtraPage::Ioreq { server: id, frame: 0 });
-            if let Some(s) = self.dom_mut(target).ioreq_servers.get_mut(&id) {
-                s.bufioreq_page = Some(m);
-            }
-        }
-        Ok(())
     }
 }

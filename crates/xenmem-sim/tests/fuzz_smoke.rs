@@ -67,3 +67,70 @@ fn shaped_inputs_never_panic() {
         harness::run(&data);
     }
 }
+
+/// Inputs shaped like a device model at work: dm_op structs in the arena, guest accesses in
+/// and out of the served ranges, and the emulator writing any state, data or port into its
+/// slots and sending events, on x86, Arm, and Arm built with ioreq servers.
+#[test]
+fn ioreq_sequences_never_panic() {
+    use xenmem::abi::dm_op::*;
+    use zerocopy::IntoBytes;
+    let mut s = 0x10_0e0e_u64;
+    for round in 0..300u64 {
+        let calls = 8usize;
+        // x86 or Arm+ioreq (bit 3), buffered or not, small or any cmd.
+        let flags = [0u8, 2, 8 | 1, 1, 4][(round % 5) as usize];
+        let mut data = vec![flags, (calls - 1) as u8];
+        for _ in 0..calls {
+            let kind = xorshift(&mut s) % 4;
+            let op = match kind {
+                0 => 7,  // dm_op
+                1 => 11, // guest access
+                2 => 13, // emulator writes
+                _ => 9,  // event_channel_op
+            };
+            data.push(0); // dom0 calls
+            data.push(op);
+            let cmd = match kind {
+                0 => (xorshift(&mut s) % 8) | ((1 + xorshift(&mut s) % 2) << 32),
+                2 => {
+                    // The state byte of slot 0, or vp_eport, or data; usually send after.
+                    let off = [30u64, 24, 8, 0][(xorshift(&mut s) % 4) as usize];
+                    off | (1 << 12)
+                        | ((xorshift(&mut s) % 3) << 13)
+                        | ((xorshift(&mut s) % 4 != 0) as u64) << 15
+                }
+                3 => [0u64, 3, 4, 5, 6][(xorshift(&mut s) % 5) as usize],
+                _ => xorshift(&mut s),
+            };
+            data.extend_from_slice(&cmd.to_le_bytes());
+            let arg = match kind {
+                0 => 0x100, // the dm_op buffer array
+                2 => xorshift(&mut s) % 16,
+                3 => 0x200,
+                _ => xorshift(&mut s),
+            };
+            data.extend_from_slice(&arg.to_le_bytes());
+        }
+        // The arena: bufs[0] at 0x100 naming a struct xen_dm_op at 0x140; an event-channel
+        // struct at 0x200.
+        let mut arena = vec![0u8; 0x300];
+        let op = 1 + (xorshift(&mut s) % 6) as u32;
+        let body = XenDmOpIoreqServerRange {
+            id: (xorshift(&mut s) % 3) as u16,
+            pad: 0,
+            r#type: (xorshift(&mut s) % 4) as u32,
+            start: 0xfeb0_0000 + xorshift(&mut s) % 0x2000,
+            end: 0xfeb0_0000 + xorshift(&mut s) % 0x2000,
+        };
+        let dmop = XenDmOp::new(op, &body);
+        arena[0x140..0x160].copy_from_slice(dmop.as_bytes());
+        let buf = XenDmOpBuf { h: 0x140, size: 8 + xorshift(&mut s) % 30 };
+        arena[0x100..0x110].copy_from_slice(buf.as_bytes());
+        for (i, b) in arena[0x200..0x218].iter_mut().enumerate() {
+            *b = if i % 4 == 0 { (xorshift(&mut s) % 4) as u8 } else { 0 };
+        }
+        data.extend_from_slice(&arena);
+        harness::run(&data);
+    }
+}

@@ -176,6 +176,16 @@ pub enum Invalid {
     /// A createdomain field the running Xen's interface has no room for (`altp2m_opts`
     /// before Xen 4.19).
     CreateDomainField,
+    /// An I/O range whose end lies before its start.
+    RangeEnd,
+    /// More dm_op buffers than the 32-bit `nr_bufs` counts.
+    TooManyBuffers,
+    /// A shared page given as a slice shorter than 4096 bytes.
+    PageTooShort,
+    /// A shared page whose address is not 8-byte aligned.
+    PageAlignment,
+    /// A slot past the end of a shared page (an ioreq page holds 128).
+    NoSuchSlot,
 }
 
 impl Invalid {
@@ -192,6 +202,11 @@ impl Invalid {
             Invalid::BatchSpace => "map space does not fit the batch's 16-bit field",
             Invalid::RangeSpace => "gmfn_range needs add_to_physmap_range",
             Invalid::CreateDomainField => "altp2m_opts needs Xen 4.19 or later",
+            Invalid::RangeEnd => "the range ends before it starts",
+            Invalid::TooManyBuffers => "more buffers than nr_bufs can count",
+            Invalid::PageTooShort => "a shared page needs 4096 bytes",
+            Invalid::PageAlignment => "a shared page must be 8-byte aligned",
+            Invalid::NoSuchSlot => "no such slot in the page",
         }
     }
 }

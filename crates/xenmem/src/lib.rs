@@ -14,6 +14,11 @@
 //! | [`Xen::increase_reservation`], [`Xen::decrease_reservation`] | 0, 1 | extents done |
 //! | [`Xen::current_reservation`], [`Xen::maximum_reservation`], [`Xen::maximum_gpfn`] | 3, 4, 14 | the value |
 //!
+//! A device model also gets what it needs to serve an emulated domain's I/O through an ioreq
+//! server: [`dm_op`] (hypercall 41: create, map ranges, enable, destroy), [`ioreq`] (the
+//! request slots and the buffered ring, read and answered through [`shared_page`]) and
+//! [`evtchn`] (the event channels that carry the notifications).
+//!
 //! Layers, each in its own module: [`abi`] (Xen's structs and numbers, layouts asserted at
 //! compile time), [`types`] (domain ids, frame numbers, spaces, flags), [`error`],
 //! [`version`] (which Xen runs, and the domctl interface of each release), the operations on
@@ -31,10 +36,14 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+pub mod dm_op;
 pub mod domctl;
 pub mod error;
+pub mod evtchn;
 pub mod hypercall;
+pub mod ioreq;
 mod ops;
+pub mod shared_page;
 pub mod types;
 pub mod version;
 

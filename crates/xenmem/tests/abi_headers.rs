@@ -1,6 +1,6 @@
 //! xenmem's ABI against Xen's own public headers: `tests/abi/headers.c` (and
 //! `headers-arm.c`, Arm's part of createdomain) print every number and layout from a release's
-//! headers, this test prints the same list from our definitions for that release's domctl
+//! headers (`arm64.c`: the shared-info layout an arm64 guest sees), this test prints the same list from our definitions for that release's domctl
 //! interface, and the two must agree line for line.
 //!
 //! Two sources of headers:
@@ -16,9 +16,22 @@ use std::fmt::Write as _;
 use std::mem::{offset_of, size_of};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use xenmem::abi::dm_op::*;
 use xenmem::abi::domctl::*;
+use xenmem::abi::evtchn::*;
+use xenmem::abi::ioreq::*;
 use xenmem::abi::*;
 use xenmem::{DomctlInterface, XenVersion};
+
+/// The shared-info lines of `tests/abi/shared_info.h` for one layout.
+fn shared_info(v: &mut impl FnMut(&str, u64), l: &SharedInfoLayout) {
+    v("XEN_LEGACY_MAX_VCPUS", l.legacy_vcpus.into());
+    v("sizeof vcpu_info", l.vcpu_info_size as u64);
+    v("offsetof vcpu_info.evtchn_upcall_pending", VCPU_INFO_UPCALL_PENDING as u64);
+    v("offsetof vcpu_info.evtchn_pending_sel", VCPU_INFO_PENDING_SEL as u64);
+    v("offsetof shared_info.evtchn_pending", l.evtchn_pending as u64);
+    v("offsetof shared_info.evtchn_mask", l.evtchn_mask as u64);
+}
 
 fn ours(iface: DomctlInterface) -> String {
     let mut s = String::new();
@@ -137,6 +150,96 @@ fn ours(iface: DomctlInterface) -> String {
     // set_paging_mempool_size's body: one u64 at the union's start.
     v("sizeof xen_domctl_paging_mempool", 8);
     v("offsetof xen_domctl.u.paging_mempool.size", offset_of!(XenDomctl, u) as u64);
+
+    v("XEN_DMOP_create_ioreq_server", XEN_DMOP_CREATE_IOREQ_SERVER.into());
+    v("XEN_DMOP_get_ioreq_server_info", XEN_DMOP_GET_IOREQ_SERVER_INFO.into());
+    v("XEN_DMOP_map_io_range_to_ioreq_server", XEN_DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER.into());
+    v("XEN_DMOP_unmap_io_range_from_ioreq_server", XEN_DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER.into());
+    v("XEN_DMOP_set_ioreq_server_state", XEN_DMOP_SET_IOREQ_SERVER_STATE.into());
+    v("XEN_DMOP_destroy_ioreq_server", XEN_DMOP_DESTROY_IOREQ_SERVER.into());
+    v("XEN_DMOP_set_irq_level", XEN_DMOP_SET_IRQ_LEVEL.into());
+    v("XEN_DMOP_nr_vcpus", XEN_DMOP_NR_VCPUS.into());
+    v("XEN_DMOP_no_gfns", XEN_DMOP_NO_GFNS.into());
+    v("XEN_DMOP_IO_RANGE_PORT", XEN_DMOP_IO_RANGE_PORT.into());
+    v("XEN_DMOP_IO_RANGE_MEMORY", XEN_DMOP_IO_RANGE_MEMORY.into());
+    v("XEN_DMOP_IO_RANGE_PCI", XEN_DMOP_IO_RANGE_PCI.into());
+    v("XEN_DMOP_PCI_SBDF(1,2,3,4)", xen_dmop_pci_sbdf(1, 2, 3, 4));
+    v("HVM_IOREQSRV_BUFIOREQ_OFF", HVM_IOREQSRV_BUFIOREQ_OFF.into());
+    v("HVM_IOREQSRV_BUFIOREQ_LEGACY", HVM_IOREQSRV_BUFIOREQ_LEGACY.into());
+    v("HVM_IOREQSRV_BUFIOREQ_ATOMIC", HVM_IOREQSRV_BUFIOREQ_ATOMIC.into());
+    layout!("xen_dm_op_buf", XenDmOpBuf, "h" => h, "size" => size);
+    layout!("xen_dm_op", XenDmOp, "pad" => pad, "u" => u);
+    layout!("xen_dm_op_create_ioreq_server", XenDmOpCreateIoreqServer, "pad" => pad, "id" => id);
+    layout!("xen_dm_op_get_ioreq_server_info", XenDmOpGetIoreqServerInfo,
+        "flags" => flags, "bufioreq_port" => bufioreq_port, "ioreq_gfn" => ioreq_gfn,
+        "bufioreq_gfn" => bufioreq_gfn);
+    layout!("xen_dm_op_ioreq_server_range", XenDmOpIoreqServerRange,
+        "pad" => pad, "type" => r#type, "start" => start, "end" => end);
+    layout!("xen_dm_op_set_ioreq_server_state", XenDmOpSetIoreqServerState,
+        "enabled" => enabled, "pad" => pad);
+    layout!("xen_dm_op_destroy_ioreq_server", XenDmOpDestroyIoreqServer, "pad" => pad);
+    layout!("xen_dm_op_nr_vcpus", XenDmOpNrVcpus,);
+    for (i, n) in XEN_DMOP_BODY_SIZE.iter().enumerate() {
+        v(&format!("dm_op body {i}"), *n as u64);
+    }
+
+    v("IOREQ_READ", IOREQ_READ.into());
+    v("IOREQ_WRITE", IOREQ_WRITE.into());
+    v("STATE_IOREQ_NONE", STATE_IOREQ_NONE.into());
+    v("STATE_IOREQ_READY", STATE_IOREQ_READY.into());
+    v("STATE_IOREQ_INPROCESS", STATE_IOREQ_INPROCESS.into());
+    v("STATE_IORESP_READY", STATE_IORESP_READY.into());
+    v("IOREQ_TYPE_PIO", IOREQ_TYPE_PIO.into());
+    v("IOREQ_TYPE_COPY", IOREQ_TYPE_COPY.into());
+    v("IOREQ_TYPE_PCI_CONFIG", IOREQ_TYPE_PCI_CONFIG.into());
+    v("IOREQ_TYPE_TIMEOFFSET", IOREQ_TYPE_TIMEOFFSET.into());
+    v("IOREQ_TYPE_INVALIDATE", IOREQ_TYPE_INVALIDATE.into());
+    v("IOREQ_BUFFER_SLOT_NUM", IOREQ_BUFFER_SLOT_NUM.into());
+    layout!("ioreq", Ioreq,
+        "data" => data, "count" => count, "size" => size, "vp_eport" => vp_eport, "type" => r#type);
+    v("ioreq.state bits", IOREQ_STATE_MASK.into());
+    v("ioreq.data_is_ptr bits", IOREQ_DATA_IS_PTR.into());
+    v("ioreq.dir bits", IOREQ_DIR.into());
+    v("ioreq.df bits", IOREQ_DF.into());
+    // struct shared_iopage declares one slot: Xen indexes past it, one per vCPU.
+    v("sizeof shared_iopage", IOREQ_SIZE as u64);
+    layout!("buf_ioreq", BufIoreq, "data" => data);
+    v("buf_ioreq.type bits", BUFIOREQ_TYPE_MASK.into());
+    v("buf_ioreq.dir bits", BUFIOREQ_DIR.into());
+    v("buf_ioreq.size bits", u64::from(3_u32 << BUFIOREQ_SIZE_SHIFT));
+    v("buf_ioreq.addr bits", u64::from(0xfffff_u32 << BUFIOREQ_ADDR_SHIFT));
+    v("sizeof buffered_iopage", (BUFIOREQ_SLOTS + IOREQ_BUFFER_SLOT_NUM as usize * 8) as u64);
+    v("offsetof buffered_iopage.read_pointer", BUFIOREQ_READ_POINTER as u64);
+    v("offsetof buffered_iopage.write_pointer", BUFIOREQ_WRITE_POINTER as u64);
+    v("offsetof buffered_iopage.buf_ioreq", BUFIOREQ_SLOTS as u64);
+
+    v("EVTCHNOP_bind_interdomain", EVTCHNOP_BIND_INTERDOMAIN.into());
+    v("EVTCHNOP_close", EVTCHNOP_CLOSE.into());
+    v("EVTCHNOP_send", EVTCHNOP_SEND.into());
+    v("EVTCHNOP_status", EVTCHNOP_STATUS.into());
+    v("EVTCHNOP_alloc_unbound", EVTCHNOP_ALLOC_UNBOUND.into());
+    v("EVTCHNOP_unmask", EVTCHNOP_UNMASK.into());
+    v("EVTCHNSTAT_closed", EVTCHNSTAT_CLOSED.into());
+    v("EVTCHNSTAT_unbound", EVTCHNSTAT_UNBOUND.into());
+    v("EVTCHNSTAT_interdomain", EVTCHNSTAT_INTERDOMAIN.into());
+    v("EVTCHNSTAT_pirq", EVTCHNSTAT_PIRQ.into());
+    v("EVTCHNSTAT_virq", EVTCHNSTAT_VIRQ.into());
+    v("EVTCHNSTAT_ipi", EVTCHNSTAT_IPI.into());
+    layout!("evtchn_alloc_unbound", EvtchnAllocUnbound, "remote_dom" => remote_dom, "port" => port);
+    layout!("evtchn_bind_interdomain", EvtchnBindInterdomain,
+        "remote_port" => remote_port, "local_port" => local_port);
+    layout!("evtchn_send", EvtchnPortArg,);
+    layout!("evtchn_close", EvtchnPortArg,);
+    layout!("evtchn_status", EvtchnStatus,
+        "port" => port, "status" => status, "vcpu" => vcpu, "u" => u);
+    v("offsetof evtchn_status.u.interdomain.port", (offset_of!(EvtchnStatus, u) + 4) as u64);
+    shared_info(&mut v, &SharedInfoLayout::X86_64);
+    s
+}
+
+fn ours_arm64() -> String {
+    let mut s = String::new();
+    shared_info(&mut |name: &str, val: u64| writeln!(s, "{name} {val}").unwrap(), &SharedInfoLayout::ARM64);
     s
 }
 
@@ -154,7 +257,7 @@ fn ours_arm() -> String {
 /// Everything we define for release `v`, as both C programs print it.
 fn ours_for(v: XenVersion) -> String {
     let iface = v.domctl_interface().unwrap_or_else(|e| panic!("{e}"));
-    ours(iface) + &ours_arm()
+    ours(iface) + &ours_arm() + &ours_arm64()
 }
 
 fn assert_same(theirs: &str, ours: &str, what: &str) {
@@ -209,7 +312,9 @@ fn abi_matches_xens_public_headers() {
             eprintln!("skipped Xen {v}: its public headers are not in {}", include.display());
             continue;
         }
-        let theirs = dump(&include, "headers.c", "x86") + &dump(&include, "headers-arm.c", "arm");
+        let theirs = dump(&include, "headers.c", "x86")
+            + &dump(&include, "headers-arm.c", "arm")
+            + &dump(&include, "arm64.c", "arm64");
         assert_same(&theirs, &ours_for(v), &format!("Xen {v}'s headers in {}", include.display()));
         eprintln!("Xen {v}: {} lines agree with {}", theirs.lines().count(), include.display());
     }

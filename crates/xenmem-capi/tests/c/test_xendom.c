@@ -77,6 +77,7 @@ enum { DOM0 = 0, U = 1, U_MAX_PAGES = 1024 };
 #define G_SHARED_INFO 0x80000u
 #define G_FOREIGN 0x90000u
 #define G_RESOURCE 0xA0000u
+#define G_IOREQ 0xB0000u
 #define G_BIG 0x200000u
 
 static void setup(void)
@@ -418,6 +419,52 @@ static void test_acquire(void)
 	check(xenmem_model_set_caller(DOM0), 0, "acquire: calls from dom0 again");
 }
 
+/* An ioreq server's page, mapped the way Zephyr's drivers/vhost/vhost_xen_mmio.c does once
+ * its dm_op created the server: frame 1 (the synchronous page) alone, one frame. Expected
+ * values: Xen 4.17's ioreq_server_get_frame and acquire_resource (xen/common/ioreq.c,
+ * xen/common/memory.c) and the real-Xen record of an ioreq server serving a PVH domU. */
+static void test_ioreq(void)
+{
+	check(xenmem_model_create_ioreq_server(U, DOM0, 100), 0, "ioreq: server 0 of the domU, run by dom0");
+	check(xenmem_model_create_ioreq_server(U, DOM0, 0), 1, "ioreq: server 1, without a buffered page");
+	check(xenmem_model_create_ioreq_server(DOM0, DOM0, 0), -EPERM, "ioreq: a server of the emulator itself is -EPERM");
+	check(xenmem_model_create_ioreq_server(100, DOM0, 0), -ESRCH, "ioreq: no such target is -ESRCH");
+	check(xenmem_model_create_ioreq_server(U, U, 0), -EPERM, "ioreq: the domU cannot serve itself: -EPERM");
+
+	uint32_t nr = 0;
+	check(xendom_acquire_resource(U, XENMEM_resource_ioreq_server, 1, 0, &nr, NULL), 0,
+	      "ioreq: size query of server 1");
+	check(nr, 2, "ioreq: ... 2 frames (1 + one page of 32-byte slots for 1 vCPU)");
+
+	/* vhost_xen_mmio: xendom_acquire_resource(domid, XENMEM_resource_ioreq_server, id, 1, &one, &gfn) */
+	uint32_t one = 1;
+	xen_pfn_t gfn = G_IOREQ;
+	check(xendom_acquire_resource(U, XENMEM_resource_ioreq_server, 1, 1, &one, &gfn), 0,
+	      "ioreq: map server 1's frame 1 as vhost_xen_mmio does");
+	check(one, 1, "ioreq: ... *nr_frames stays 1");
+	unsigned char slot[32];
+	memset(slot, 0xFF, sizeof slot);
+	check(xenmem_model_read(DOM0, G_IOREQ, 0, slot, sizeof slot), 0, "ioreq: ... vCPU 0's slot is readable");
+	static const unsigned char zero[32];
+	check(memcmp(slot, zero, sizeof slot), 0, "ioreq: ... a fresh page: state NONE, vp_eport 0 until enabled");
+
+	gfn = G_IOREQ + 1;
+	check(xendom_acquire_resource(U, XENMEM_resource_ioreq_server, 1, 0, &one, &gfn), -ENOENT,
+	      "ioreq: frame 0 of a server without a buffered page is -ENOENT");
+	check(xendom_acquire_resource(U, XENMEM_resource_ioreq_server, 0, 0, &one, &gfn), 0,
+	      "ioreq: frame 0 of server 0 is its buffered page");
+	gfn = G_IOREQ + 2;
+	check(xendom_acquire_resource(U, XENMEM_resource_ioreq_server, 0, 2, &one, &gfn), -EINVAL,
+	      "ioreq: frame 2 is -EINVAL (only frames 0 and 1 map)");
+	check(xendom_acquire_resource(U, XENMEM_resource_ioreq_server, 7, 1, &one, &gfn), -ENOENT,
+	      "ioreq: no server 7 is -ENOENT");
+	check(xenmem_model_set_caller(U), 0, "ioreq: calls from the domU");
+	check(xendom_acquire_resource(DOM0, XENMEM_resource_ioreq_server, 1, 1, &one, &gfn), -EACCES,
+	      "ioreq: an x86 translated caller other than the hardware domain is -EACCES");
+	check(xenmem_model_set_caller(DOM0), 0, "ioreq: calls from dom0 again");
+	check(xendom_remove_from_physmap(DOMID_SELF, G_IOREQ), 0, "ioreq: unmap the page");
+}
+
 /* Bytes written on one side of a foreign mapping are read on the other. */
 static void test_bytes(void)
 {
@@ -462,6 +509,7 @@ int main(void)
 	test_batch();
 	test_big_batch();
 	test_acquire();
+	test_ioreq();
 	test_bytes();
 	test_reservation();
 	check(xenmem_model_check(), 0, "model: invariants hold");

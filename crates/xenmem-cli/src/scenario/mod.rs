@@ -10,8 +10,9 @@ mod value;
 pub use parse::{parse, xen_release};
 pub use value::{hex_bytes as value_hex, parse_uint as value_uint};
 
+use xenmem::dm_op::{BufIoreq, IoRangeType};
 use xenmem::{DomId, Gfn, MapSpace, MemFlags, ResourceType, XenError};
-use xenmem_sim::{Arch, DomainKind, Release};
+use xenmem_sim::{Arch, DomainKind, GuestIo, Release};
 
 /// A whole scenario file.
 #[derive(Clone, Debug)]
@@ -137,6 +138,31 @@ pub enum Op {
     Write { gfn: Gfn, offset: usize, data: Vec<u8> },
     /// The caller loads bytes from its own guest frame.
     Read { gfn: Gfn, offset: usize, len: usize },
+    /// `XEN_DMOP_create_ioreq_server` for `domid`, the caller its emulator.
+    CreateIoreqServer { domid: DomId, bufioreq: BufIoreq },
+    /// `XEN_DMOP_map_io_range_to_ioreq_server` (`map`) or `_unmap_io_range_from_`.
+    IoRange { domid: DomId, id: u16, ty: IoRangeType, start: u64, end: u64, map: bool },
+    /// `XEN_DMOP_set_ioreq_server_state`.
+    SetIoreqServerState { domid: DomId, id: u16, enabled: bool },
+    /// `XEN_DMOP_destroy_ioreq_server`.
+    DestroyIoreqServer { domid: DomId, id: u16 },
+    /// `EVTCHNOP_bind_interdomain` to `port` of `domid`, or to the `vp_eport` the caller reads
+    /// in vCPU `vcpu`'s slot of ioreq server `id`'s page (mapped by an `acquire_resource`).
+    BindInterdomain { domid: DomId, port: RemotePort },
+    /// The caller's vCPU makes `io`; if it goes to an ioreq server, the server's emulator
+    /// answers as a device model does (takes the request from the page it acquired, writes
+    /// `answer` (0 if absent) for a read, sets `IORESP_READY` — or `state` when given — and
+    /// sends an event on the port it bound with `bind_interdomain`).
+    GuestAccess { vcpu: u32, io: GuestIo, answer: Option<u64>, state: Option<u8> },
+}
+
+/// The port a `bind_interdomain` step binds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemotePort {
+    /// A port number.
+    Number(u32),
+    /// The `vp_eport` of vCPU `vcpu` of ioreq server `id`, as its page says.
+    Ioreq { id: u16, vcpu: u32 },
 }
 
 impl Op {
@@ -158,11 +184,18 @@ impl Op {
             Op::DestroyDomain { .. } => "destroy_domain",
             Op::Write { .. } => "write",
             Op::Read { .. } => "read",
+            Op::CreateIoreqServer { .. } => "create_ioreq_server",
+            Op::IoRange { map: true, .. } => "map_io_range",
+            Op::IoRange { map: false, .. } => "unmap_io_range",
+            Op::SetIoreqServerState { .. } => "set_ioreq_server_state",
+            Op::DestroyIoreqServer { .. } => "destroy_ioreq_server",
+            Op::BindInterdomain { .. } => "bind_interdomain",
+            Op::GuestAccess { .. } => "guest_access",
         }
     }
 
     /// Every operation name a step may use.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 22] = [
         "add_to_physmap",
         "add_to_physmap_batch",
         "remove_from_physmap",
@@ -178,6 +211,13 @@ impl Op {
         "destroy_domain",
         "write",
         "read",
+        "create_ioreq_server",
+        "map_io_range",
+        "unmap_io_range",
+        "set_ioreq_server_state",
+        "destroy_ioreq_server",
+        "bind_interdomain",
+        "guest_access",
     ];
 
     /// The step shifted by `pages` on every GFN (for repetitions): destination GFNs, and the
@@ -230,6 +270,12 @@ pub enum Expect {
     Bytes(Vec<u8>),
     /// `"unmapped"`: nothing readable at the GFN.
     Unmapped,
+    /// `"waiting"`: a guest access still waits for its device model.
+    Waiting,
+    /// `"fault"`: Xen injected a fault into the guest for its access.
+    Fault,
+    /// `"crashed"`: Xen crashed the guest over its access.
+    Crashed,
 }
 
 /// One expected entry status of a batch (`expect_errs = ["ok", "-EINVAL", "-"]`).

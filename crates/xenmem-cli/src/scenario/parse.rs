@@ -5,14 +5,15 @@
 //! serde would lose the spans of nested fields, and the messages would say less.
 
 use super::value;
-use super::{Domain, EntryExpect, IoreqServer, Machine, Op, Scenario, Step};
+use super::{Domain, EntryExpect, IoreqServer, Machine, Op, RemotePort, Scenario, Step};
 use crate::input::{InputError, Source};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use xenmem::dm_op::{BufIoreq, IoRangeType};
 use xenmem::{DomId, Gfn, GrantFrame, GrantTableId, MapSpace, MemFlags, ResourceType};
-use xenmem_sim::{Arch, DomainKind, Release};
+use xenmem_sim::{Arch, DomainKind, GuestIo, IoSpace, Release};
 
 /// The most GFNs one step may list (`gfn` + `count`, or repetitions): enough for any
 /// demonstration, small enough that a typo cannot exhaust memory.
@@ -556,6 +557,61 @@ fn resource_id(v: &DeValue<'_>) -> Result<u32, String> {
     }
 }
 
+fn bufioreq(v: &DeValue<'_>) -> Result<BufIoreq, String> {
+    match v {
+        DeValue::String(s) => match s.as_ref() {
+            "off" => Ok(BufIoreq::Off),
+            "legacy" => Ok(BufIoreq::Legacy),
+            "atomic" => Ok(BufIoreq::Atomic),
+            other => Err(format!("unknown buffered mode \"{other}\": off, legacy, atomic, or a number")),
+        },
+        v => value::uint(v, u8::MAX as u64).map(|n| match n {
+            0 => BufIoreq::Off,
+            1 => BufIoreq::Legacy,
+            2 => BufIoreq::Atomic,
+            n => BufIoreq::Other(n as u8),
+        }),
+    }
+}
+
+fn range_type(v: &DeValue<'_>) -> Result<IoRangeType, String> {
+    match v {
+        DeValue::String(s) => match s.as_ref() {
+            "port" => Ok(IoRangeType::Port),
+            "memory" | "mmio" => Ok(IoRangeType::Memory),
+            "pci" => Ok(IoRangeType::Pci),
+            other => Err(format!("unknown range \"{other}\": port, memory, pci, or a number")),
+        },
+        v => value::uint(v, u32::MAX as u64).map(|n| IoRangeType::from_raw(n as u32)),
+    }
+}
+
+/// An ioreq server id (`id`, default 0).
+fn server_id(f: &mut Fields<'_, '_>) -> Result<u16, InputError> {
+    Ok(f.uint("id", u16::MAX as u64)?.unwrap_or(0) as u16)
+}
+
+fn guest_access(f: &mut Fields<'_, '_>) -> Result<Op, InputError> {
+    let space = f.req("space", |v| match value::string(v)? {
+        "mmio" | "memory" => Ok(IoSpace::Mmio),
+        "port" => Ok(IoSpace::Port),
+        other => Err(format!("unknown space \"{other}\": mmio or port")),
+    })?;
+    let addr = f.req("addr", |v| value::uint(v, u64::MAX))?;
+    let size = f.req("size", |v| match value::uint(v, 8)? {
+        n @ (1 | 2 | 4 | 8) => Ok(n as u8),
+        n => Err(format!("an access is 1, 2, 4 or 8 bytes, not {n}")),
+    })?;
+    let write = f.uint("write", u64::MAX)?;
+    let answer = f.uint("answer", u64::MAX)?;
+    if write.is_some() && answer.is_some() {
+        return Err(f.missing("answer", "a write has no answer: give `answer` for a read only"));
+    }
+    let state = f.uint("state", 15)?.map(|n| n as u8);
+    let vcpu = f.uint("vcpu", u32::MAX as u64)?.unwrap_or(0) as u32;
+    Ok(Op::GuestAccess { vcpu, io: GuestIo { space, addr, size, write }, answer, state })
+}
+
 fn order(f: &mut Fields<'_, '_>) -> Result<u32, InputError> {
     Ok(f.uint("order", 63)?.unwrap_or(0) as u32)
 }
@@ -691,6 +747,48 @@ fn op(f: &mut Fields<'_, '_>, name: &str, names: &Names) -> Result<Op, InputErro
             }
             Op::Read { gfn, offset, len }
         }
+        "create_ioreq_server" => {
+            let domid = target(f, names, false)?;
+            Op::CreateIoreqServer { domid, bufioreq: f.opt("bufioreq", bufioreq)?.unwrap_or(BufIoreq::Off) }
+        }
+        "map_io_range" | "unmap_io_range" => {
+            let domid = target(f, names, false)?;
+            let id = server_id(f)?;
+            let ty = f.req("range", range_type)?;
+            let start = f.req("start", |v| value::uint(v, u64::MAX))?;
+            let end = f.req("end", |v| value::uint(v, u64::MAX))?;
+            Op::IoRange { domid, id, ty, start, end, map: name == "map_io_range" }
+        }
+        "set_ioreq_server_state" => {
+            let domid = target(f, names, false)?;
+            let id = server_id(f)?;
+            Op::SetIoreqServerState { domid, id, enabled: f.opt("enabled", value::boolean)?.unwrap_or(true) }
+        }
+        "destroy_ioreq_server" => {
+            let domid = target(f, names, false)?;
+            Op::DestroyIoreqServer { domid, id: server_id(f)? }
+        }
+        "bind_interdomain" => {
+            let domid = target(f, names, false)?;
+            let port = match (f.uint("port", u32::MAX as u64)?, f.uint("ioreq_server", u16::MAX as u64)?) {
+                (Some(p), None) => RemotePort::Number(p as u32),
+                (None, Some(id)) => {
+                    let vcpu = f.uint("vcpu", u32::MAX as u64)?.unwrap_or(0) as u32;
+                    RemotePort::Ioreq { id: id as u16, vcpu }
+                }
+                (Some(_), Some(_)) => {
+                    return Err(f.missing("ioreq_server", "give `port` or `ioreq_server`, not both"))
+                }
+                (None, None) => {
+                    return Err(f.missing(
+                        "port",
+                        "missing: the remote `port`, or `ioreq_server` (its vCPU's vp_eport)",
+                    ))
+                }
+            };
+            Op::BindInterdomain { domid, port }
+        }
+        "guest_access" => guest_access(f)?,
         _ => unreachable!("op names are checked against Op::NAMES"),
     })
 }
@@ -737,7 +835,7 @@ mod tests {
     fn refusals_name_line_and_field() {
         assert_eq!(
             err("\n[[step]]\nby = \"dom0\"\nop = \"frobnicate\"\n"),
-            "s.toml:17: step 1: field `op`: unknown operation \"frobnicate\" (one of: add_to_physmap, add_to_physmap_batch, remove_from_physmap, populate_physmap, acquire_resource, acquire_resource_size, increase_reservation, decrease_reservation, current_reservation, maximum_reservation, maximum_gpfn, set_max_mem, destroy_domain, write, read)"
+            "s.toml:17: step 1: field `op`: unknown operation \"frobnicate\" (one of: add_to_physmap, add_to_physmap_batch, remove_from_physmap, populate_physmap, acquire_resource, acquire_resource_size, increase_reservation, decrease_reservation, current_reservation, maximum_reservation, maximum_gpfn, set_max_mem, destroy_domain, write, read, create_ioreq_server, map_io_range, unmap_io_range, set_ioreq_server_state, destroy_ioreq_server, bind_interdomain, guest_access)"
         );
         assert_eq!(
             err("\n[[step]]\nby = \"nobody\"\nop = \"maximum_gpfn\"\n"),

@@ -107,6 +107,9 @@ pub fn expect(v: &DeValue<'_>, bytes: bool) -> Result<Expect, String> {
                 "ok" => return Ok(Expect::Ok),
                 "unlimited" => return Ok(Expect::Unlimited),
                 "unmapped" => return Ok(Expect::Unmapped),
+                "waiting" => return Ok(Expect::Waiting),
+                "fault" => return Ok(Expect::Fault),
+                "crashed" => return Ok(Expect::Crashed),
                 "lib" => return Ok(Expect::Lib(None)),
                 _ => {}
             }
@@ -122,7 +125,7 @@ pub fn expect(v: &DeValue<'_>, bytes: bool) -> Result<Expect, String> {
                 return hex_bytes(t).map(Expect::Bytes);
             }
             parse_uint(t).map(Expect::Value).ok_or_else(|| {
-                format!("\"{t}\" is not an outcome: use \"ok\", an errno such as \"-ESRCH\", a number, \"unlimited\" or \"lib\"")
+                format!("\"{t}\" is not an outcome: use \"ok\", an errno such as \"-ESRCH\", a number, \"unlimited\", \"lib\", \"waiting\", \"fault\" or \"crashed\"")
             })
         }
         other => {
@@ -179,6 +182,7 @@ mod tests {
         assert_eq!(expect(&val("-22"), false), Ok(Expect::Errno(XenError::Inval)));
         assert_eq!(expect(&val("4"), false), Ok(Expect::Value(4)));
         assert_eq!(expect(&val("\"unlimited\""), false), Ok(Expect::Unlimited));
+        assert_eq!(expect(&val("\"crashed\""), false), Ok(Expect::Crashed));
         assert_eq!(expect(&val("\"5a a5\""), true), Ok(Expect::Bytes(vec![0x5a, 0xa5])));
         assert!(expect(&val("\"-EWHAT\""), false).is_err());
         assert_eq!(entry_expect(&val("\"-\"")), Ok(EntryExpect::NotDone));

@@ -53,7 +53,7 @@ fn resource_max_frames(m: &Machine, d: u16, ty: u16, id: u32) -> u32 {
     }
 }
 
-/// `acquire_ioreq_server` + `ioreq_server_get_frame`.
+/// `acquire_ioreq_server`: frame by frame through `ioreq_server_get_frame` (`crate::ioreq`).
 fn acquire_ioreq_server(
     m: &mut Machine,
     caller: u16,
@@ -71,19 +71,7 @@ fn acquire_ioreq_server(
     let Ok(sid) = u16::try_from(id) else { return Err(EINVAL) };
     let mut out = Vec::with_capacity(nr as usize);
     for i in 0..nr {
-        let idx = frame + i;
-        let Some(s) = m.dom(d).ioreq_servers.get(&sid) else { return Err(ENOENT) };
-        if s.emulator != caller {
-            return Err(EPERM);
-        }
-        m.ioreq_server_alloc_pages(d, sid)?;
-        let s = &m.dom(d).ioreq_servers[&sid];
-        let mfn = match idx as u64 {
-            XENMEM_RESOURCE_IOREQ_SERVER_FRAME_BUFIOREQ => s.bufioreq_page.ok_or(ENOENT)?,
-            1 => s.ioreq.ok_or(ENOENT)?,
-            _ => return Err(EINVAL),
-        };
-        out.push(mfn);
+        out.push(m.ioreq_server_get_frame(d, sid, caller, u64::from(frame + i))?);
     }
     Ok(out)
 }

@@ -2,7 +2,7 @@
 //!
 //! Every value here comes from Xen's public headers, the same in 4.17 and 4.20 except for the
 //! domctl structs that [`domctl`] keeps per interface version (`xen/include/public/xen.h`,
-//! `xen/include/public/memory.h`); the layouts are those a 64-bit guest sees, where guest
+//! `xen/include/public/memory.h`; the submodules name theirs); the layouts are those a 64-bit guest sees, where guest
 //! handles, `xen_pfn_t` and `xen_ulong_t` are all 8 bytes, so x86_64 and arm64 agree.
 //! Each struct is `repr(C)` with explicit padding fields (zerocopy refuses implicit padding)
 //! and a compile-time assertion of its size and of every field's offset: a layout mistake is
@@ -13,7 +13,10 @@
 //! that hands them to Xen (`crate::hypercall`).
 
 mod constants;
+pub mod dm_op;
 pub mod domctl;
+pub mod evtchn;
+pub mod ioreq;
 mod structs;
 
 pub use constants::*;

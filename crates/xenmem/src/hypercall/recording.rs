@@ -35,6 +35,10 @@ pub(crate) struct Reply {
     pub domctl: Option<Vec<u8>>,
     /// xen_version(XENVER_extraversion): the 16 bytes to write.
     pub extraversion: Option<[u8; 16]>,
+    /// dm_op: bytes to write over `bufs[0]`.
+    pub dm_op: Option<Vec<u8>>,
+    /// event_channel_op: bytes to write over the argument struct.
+    pub evtchn: Option<Vec<u8>>,
 }
 
 pub(crate) struct Recorder<F> {
@@ -84,8 +88,8 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 
 // SAFETY: the recorder touches exactly the struct and arrays of the sub-op, within the
 // lengths the struct gives (as Xen would), and writes only into errs[], extent_start[],
-// frame_list[], nr_frames, the domctl struct and the extraversion buffer, which are Xen's
-// outputs of those calls.
+// frame_list[], nr_frames, the domctl struct, the extraversion buffer, dm_op's first buffer
+// and event-channel structs, which are Xen's outputs of those operations.
 unsafe impl<F: FnMut(&Seen) -> Reply> Hypercall for Recorder<F> {
     unsafe fn hypercall(&self, op: u32, args: [u64; 5]) -> i64 {
         if op == abi::HYPERVISOR_DOMCTL {
@@ -111,10 +115,46 @@ unsafe impl<F: FnMut(&Seen) -> Reply> Hypercall for Recorder<F> {
             }
             return reply.rc;
         }
+        if op == abi::HYPERVISOR_DM_OP {
+            // SAFETY: the dm_op wrappers pass `args[1]` live 16-byte buffer descriptors.
+            let bufs = unsafe { read(args[2], args[1] as usize * 16) };
+            let (h, size) =
+                if bufs.len() >= 16 { (le_u64(&bufs, 0), le_u64(&bufs, 8) as usize) } else { (0, 0) };
+            // SAFETY: buffer 0 is live for its `size` bytes.
+            let arg = if h == 0 { Vec::new() } else { unsafe { read(h, size) } };
+            let seen = Seen { op, args, arg, arrays: std::vec![bufs] };
+            let reply = (self.reply.borrow_mut())(&seen);
+            self.seen.borrow_mut().push(seen);
+            if let Some(bytes) = &reply.dm_op {
+                assert!(bytes.len() <= size, "reply writes past bufs[0]");
+                // SAFETY: within buffer 0's `size` bytes.
+                unsafe { write(h, bytes) };
+            }
+            return reply.rc;
+        }
+        if op == abi::HYPERVISOR_EVENT_CHANNEL_OP {
+            let size = match args[0] as u32 {
+                abi::evtchn::EVTCHNOP_ALLOC_UNBOUND => 8,
+                abi::evtchn::EVTCHNOP_BIND_INTERDOMAIN => 12,
+                abi::evtchn::EVTCHNOP_STATUS => 24,
+                _ => 4,
+            };
+            // SAFETY: the event-channel wrappers pass the live struct of the sub-op.
+            let arg = unsafe { read(args[1], size) };
+            let seen = Seen { op, args, arg, arrays: Vec::new() };
+            let reply = (self.reply.borrow_mut())(&seen);
+            self.seen.borrow_mut().push(seen);
+            if let Some(bytes) = &reply.evtchn {
+                assert!(bytes.len() <= size, "reply writes past the struct");
+                // SAFETY: within the struct.
+                unsafe { write(args[1], bytes) };
+            }
+            return reply.rc;
+        }
         assert_eq!(
             op,
             abi::HYPERVISOR_MEMORY_OP,
-            "the library issues memory_op, domctl and xen_version only"
+            "the library issues memory_op, domctl, xen_version, dm_op and event_channel_op only"
         );
         let cmd = (args[0] & abi::MEMOP_CMD_MASK) as u32;
         let p = args[1];

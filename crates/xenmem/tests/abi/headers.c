@@ -10,10 +10,21 @@
 #include <xen/memory.h>
 #include <xen/domctl.h>
 #include <xen/version.h>
+#include <xen/event_channel.h>
+#include <xen/hvm/dm_op.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/ioreq.h>
+#include <string.h>
 
 #define V(name, val) printf("%s %llu\n", name, (unsigned long long)(val))
 #define SZ(s) V("sizeof " #s, sizeof(struct s))
 #define OFF(s, f) V("offsetof " #s "." #f, offsetof(struct s, f))
+/* A C bitfield's bits: set it to all ones (0 minus 1) in a zeroed struct and read back the word
+ * holding it (byte 30 of an ioreq, the first u32 of a buf_ioreq). */
+#define IOREQ_BITS(f) do { struct ioreq r; memset(&r, 0, sizeof r); r.f--; \
+	V("ioreq." #f " bits", ((unsigned char *)&r)[30]); } while (0)
+#define BUF_BITS(f) do { struct buf_ioreq b; uint32_t w; memset(&b, 0, sizeof b); b.f--; \
+	memcpy(&w, &b, 4); V("buf_ioreq." #f " bits", w); } while (0)
 
 int main(void)
 {
@@ -152,5 +163,137 @@ int main(void)
 	OFF(xen_domctl_getdomaininfo, arch_config);
 	SZ(xen_domctl_paging_mempool);
 	OFF(xen_domctl, u.paging_mempool.size);
+
+	V("XEN_DMOP_create_ioreq_server", XEN_DMOP_create_ioreq_server);
+	V("XEN_DMOP_get_ioreq_server_info", XEN_DMOP_get_ioreq_server_info);
+	V("XEN_DMOP_map_io_range_to_ioreq_server", XEN_DMOP_map_io_range_to_ioreq_server);
+	V("XEN_DMOP_unmap_io_range_from_ioreq_server", XEN_DMOP_unmap_io_range_from_ioreq_server);
+	V("XEN_DMOP_set_ioreq_server_state", XEN_DMOP_set_ioreq_server_state);
+	V("XEN_DMOP_destroy_ioreq_server", XEN_DMOP_destroy_ioreq_server);
+	V("XEN_DMOP_set_irq_level", XEN_DMOP_set_irq_level);
+	V("XEN_DMOP_nr_vcpus", XEN_DMOP_nr_vcpus);
+	V("XEN_DMOP_no_gfns", XEN_DMOP_no_gfns);
+	V("XEN_DMOP_IO_RANGE_PORT", XEN_DMOP_IO_RANGE_PORT);
+	V("XEN_DMOP_IO_RANGE_MEMORY", XEN_DMOP_IO_RANGE_MEMORY);
+	V("XEN_DMOP_IO_RANGE_PCI", XEN_DMOP_IO_RANGE_PCI);
+	V("XEN_DMOP_PCI_SBDF(1,2,3,4)", XEN_DMOP_PCI_SBDF(1, 2, 3, 4));
+	V("HVM_IOREQSRV_BUFIOREQ_OFF", HVM_IOREQSRV_BUFIOREQ_OFF);
+	V("HVM_IOREQSRV_BUFIOREQ_LEGACY", HVM_IOREQSRV_BUFIOREQ_LEGACY);
+	V("HVM_IOREQSRV_BUFIOREQ_ATOMIC", HVM_IOREQSRV_BUFIOREQ_ATOMIC);
+	SZ(xen_dm_op_buf);
+	OFF(xen_dm_op_buf, h);
+	OFF(xen_dm_op_buf, size);
+	SZ(xen_dm_op);
+	OFF(xen_dm_op, pad);
+	OFF(xen_dm_op, u);
+	SZ(xen_dm_op_create_ioreq_server);
+	OFF(xen_dm_op_create_ioreq_server, pad);
+	OFF(xen_dm_op_create_ioreq_server, id);
+	SZ(xen_dm_op_get_ioreq_server_info);
+	OFF(xen_dm_op_get_ioreq_server_info, flags);
+	OFF(xen_dm_op_get_ioreq_server_info, bufioreq_port);
+	OFF(xen_dm_op_get_ioreq_server_info, ioreq_gfn);
+	OFF(xen_dm_op_get_ioreq_server_info, bufioreq_gfn);
+	SZ(xen_dm_op_ioreq_server_range);
+	OFF(xen_dm_op_ioreq_server_range, pad);
+	OFF(xen_dm_op_ioreq_server_range, type);
+	OFF(xen_dm_op_ioreq_server_range, start);
+	OFF(xen_dm_op_ioreq_server_range, end);
+	SZ(xen_dm_op_set_ioreq_server_state);
+	OFF(xen_dm_op_set_ioreq_server_state, enabled);
+	OFF(xen_dm_op_set_ioreq_server_state, pad);
+	SZ(xen_dm_op_destroy_ioreq_server);
+	OFF(xen_dm_op_destroy_ioreq_server, pad);
+	SZ(xen_dm_op_nr_vcpus);
+	{
+		/* Every sub-op's body, by number: Xen copies exactly this much after the header. */
+		static const size_t body[] = {
+			0,
+			sizeof(struct xen_dm_op_create_ioreq_server),
+			sizeof(struct xen_dm_op_get_ioreq_server_info),
+			sizeof(struct xen_dm_op_ioreq_server_range),
+			sizeof(struct xen_dm_op_ioreq_server_range),
+			sizeof(struct xen_dm_op_set_ioreq_server_state),
+			sizeof(struct xen_dm_op_destroy_ioreq_server),
+			sizeof(struct xen_dm_op_track_dirty_vram),
+			sizeof(struct xen_dm_op_set_pci_intx_level),
+			sizeof(struct xen_dm_op_set_isa_irq_level),
+			sizeof(struct xen_dm_op_set_pci_link_route),
+			sizeof(struct xen_dm_op_modified_memory),
+			sizeof(struct xen_dm_op_set_mem_type),
+			sizeof(struct xen_dm_op_inject_event),
+			sizeof(struct xen_dm_op_inject_msi),
+			sizeof(struct xen_dm_op_map_mem_type_to_ioreq_server),
+			sizeof(struct xen_dm_op_remote_shutdown),
+			sizeof(struct xen_dm_op_relocate_memory),
+			sizeof(struct xen_dm_op_pin_memory_cacheattr),
+			sizeof(struct xen_dm_op_set_irq_level),
+			sizeof(struct xen_dm_op_nr_vcpus),
+		};
+		for (unsigned i = 0; i < sizeof body / sizeof body[0]; i++)
+			printf("dm_op body %u %zu\n", i, body[i]);
+	}
+
+	V("IOREQ_READ", IOREQ_READ);
+	V("IOREQ_WRITE", IOREQ_WRITE);
+	V("STATE_IOREQ_NONE", STATE_IOREQ_NONE);
+	V("STATE_IOREQ_READY", STATE_IOREQ_READY);
+	V("STATE_IOREQ_INPROCESS", STATE_IOREQ_INPROCESS);
+	V("STATE_IORESP_READY", STATE_IORESP_READY);
+	V("IOREQ_TYPE_PIO", IOREQ_TYPE_PIO);
+	V("IOREQ_TYPE_COPY", IOREQ_TYPE_COPY);
+	V("IOREQ_TYPE_PCI_CONFIG", IOREQ_TYPE_PCI_CONFIG);
+	V("IOREQ_TYPE_TIMEOFFSET", IOREQ_TYPE_TIMEOFFSET);
+	V("IOREQ_TYPE_INVALIDATE", IOREQ_TYPE_INVALIDATE);
+	V("IOREQ_BUFFER_SLOT_NUM", IOREQ_BUFFER_SLOT_NUM);
+	SZ(ioreq);
+	OFF(ioreq, data);
+	OFF(ioreq, count);
+	OFF(ioreq, size);
+	OFF(ioreq, vp_eport);
+	OFF(ioreq, type);
+	IOREQ_BITS(state);
+	IOREQ_BITS(data_is_ptr);
+	IOREQ_BITS(dir);
+	IOREQ_BITS(df);
+	SZ(shared_iopage);
+	SZ(buf_ioreq);
+	OFF(buf_ioreq, data);
+	BUF_BITS(type);
+	BUF_BITS(dir);
+	BUF_BITS(size);
+	BUF_BITS(addr);
+	SZ(buffered_iopage);
+	OFF(buffered_iopage, read_pointer);
+	OFF(buffered_iopage, write_pointer);
+	OFF(buffered_iopage, buf_ioreq);
+
+	V("EVTCHNOP_bind_interdomain", EVTCHNOP_bind_interdomain);
+	V("EVTCHNOP_close", EVTCHNOP_close);
+	V("EVTCHNOP_send", EVTCHNOP_send);
+	V("EVTCHNOP_status", EVTCHNOP_status);
+	V("EVTCHNOP_alloc_unbound", EVTCHNOP_alloc_unbound);
+	V("EVTCHNOP_unmask", EVTCHNOP_unmask);
+	V("EVTCHNSTAT_closed", EVTCHNSTAT_closed);
+	V("EVTCHNSTAT_unbound", EVTCHNSTAT_unbound);
+	V("EVTCHNSTAT_interdomain", EVTCHNSTAT_interdomain);
+	V("EVTCHNSTAT_pirq", EVTCHNSTAT_pirq);
+	V("EVTCHNSTAT_virq", EVTCHNSTAT_virq);
+	V("EVTCHNSTAT_ipi", EVTCHNSTAT_ipi);
+	SZ(evtchn_alloc_unbound);
+	OFF(evtchn_alloc_unbound, remote_dom);
+	OFF(evtchn_alloc_unbound, port);
+	SZ(evtchn_bind_interdomain);
+	OFF(evtchn_bind_interdomain, remote_port);
+	OFF(evtchn_bind_interdomain, local_port);
+	SZ(evtchn_send);
+	SZ(evtchn_close);
+	SZ(evtchn_status);
+	OFF(evtchn_status, port);
+	OFF(evtchn_status, status);
+	OFF(evtchn_status, vcpu);
+	OFF(evtchn_status, u);
+	OFF(evtchn_status, u.interdomain.port);
+#include "shared_info.h"
 	return 0;
 }
