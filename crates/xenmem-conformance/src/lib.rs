@@ -43,7 +43,12 @@
 //!   the acquired grant frames, Arm's spare RAM), so "which frame" is proven by content.
 //! - `unreadable` / `unwritable`: the platform could not touch the frame. Real and model
 //!   kernels answer by what is mapped; the PV dom0 run (`xenmem conformance`) cannot reach
-//!   its own frames at all, so there those lines cannot differ.
+//!   its own frames at all, so there those lines cannot differ. Where an x86 kernel touches
+//!   a GFN that maps nothing, Xen emulates the access (no ioreq server claims it: a read
+//!   gives all ones, a write is dropped), so the line is `bytes=ffffffffffffffff` or `ok`;
+//!   the model's platform makes the same one-byte accesses through the model's emulation
+//!   (`Sim::guest_io`), so those are compared too. On Arm Xen injects a data abort, which
+//!   the arm64 kernel's exception vector catches: `unreadable`, on the model alike.
 //! - getdomaininfo prints tot_pages, max_pages and five flags (dying, hvm, shutdown, paused,
 //!   hap); other flags (blocked, running, ...) are hidden. After destroy only `found
 //!   dying=..`/`gone` is printed, hiding the dying domain's counts.
@@ -66,6 +71,7 @@
 #![cfg_attr(not(feature = "model"), no_std)]
 #![forbid(unsafe_code)]
 
+mod acquire_chunks;
 mod dom0;
 mod domu;
 pub mod economy;
