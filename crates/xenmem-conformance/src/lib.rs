@@ -69,13 +69,15 @@
 mod dom0;
 mod domu;
 pub mod economy;
+pub mod ioreq;
 #[cfg(feature = "model")]
 pub mod model;
 mod report;
 
 use core::fmt::Write;
-use xenmem::{Gfn, Hypercall, Xen};
+use xenmem::{DomId, Gfn, Hypercall, Xen};
 
+pub use ioreq::GuestStep;
 pub use report::Run;
 
 /// The architecture of the machine a run is on. Most cases are the same everywhere; the
@@ -116,6 +118,21 @@ pub trait Platform {
     fn spare_ram(&self) -> Option<Gfn> {
         None
     }
+
+    /// The unprivileged domain the ioreq suite ([`run_ioreq`]) serves as its device model,
+    /// paused until [`Platform::guest_start`]. `None` (the default): the suite has no guest.
+    fn ioreq_guest(&self) -> Option<DomId> {
+        None
+    }
+
+    /// Lets the guest begin its accesses ([`ioreq::ACCESSES`]): a real machine unpauses it.
+    fn guest_start(&mut self) {}
+
+    /// Gives the guest a turn (a real machine yields the CPU and looks whether it has shut
+    /// down; the model makes its next access). The default: it has finished.
+    fn guest_step(&mut self) -> GuestStep {
+        GuestStep::Finished("none")
+    }
 }
 
 /// Facts about the machine that a case needs and that legitimately differ between runs.
@@ -145,6 +162,14 @@ pub struct Summary {
 pub fn run_dom0<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Summary {
     let mut run = Run::new(p, cfg, out);
     dom0::run(&mut run);
+    run.summary()
+}
+
+/// Runs the device model's cases ([`ioreq`]): the caller serves an ioreq server for
+/// [`Platform::ioreq_guest`] while the guest makes its accesses.
+pub fn run_ioreq<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Summary {
+    let mut run = Run::new(p, cfg, out);
+    ioreq::run(&mut run);
     run.summary()
 }
 
