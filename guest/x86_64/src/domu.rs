@@ -76,6 +76,27 @@ pub struct Report {
 /// `window..window + WINDOW_PAGES` must be a hole of dom0's physmap below 4 GiB (which the
 /// boot identity map covers) where no Rust object lives.
 pub unsafe fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) -> Result<Report, Fail> {
+    let start = |id| {
+        xen.unpause_domain(id).map_err(Fail::xen("unpausedomain"))?;
+        toolstack::wait_for_shutdown::<X86>(xen, id)
+    };
+    // SAFETY: the caller's contract.
+    unsafe { run_as(xen, module, window, "domu", start) }
+}
+
+/// [`run`] with the domU's role (`role=` on its command line) and what runs it: `drive` gets
+/// the built, paused domU, lets it run (unpauses it) and returns once it has stopped.
+///
+/// # Safety
+///
+/// As [`run`]'s.
+pub unsafe fn run_as(
+    xen: &Xen<HypercallPage>,
+    module: &'static [u8],
+    window: Gfn,
+    role: &str,
+    drive: impl FnOnce(DomId) -> Result<Waited, Fail>,
+) -> Result<Report, Fail> {
     let image = Image::parse(module).map_err(Fail::text("the domU image is not a usable ELF"))?;
     check_same_as_running_kernel(&image)?;
     let layout = Layout::new(&image)?;
@@ -84,9 +105,8 @@ pub unsafe fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) 
     let id = xen.create_domain(DomId(0), &(X86::DOMU_CONFIG)(1, 32)).map_err(Fail::xen("createdomain"))?;
     let mut domu = Domu { xen, id, boot: None, log: None, torn_down: false };
     // SAFETY: the caller's contract on `window`.
-    unsafe { domu.build(&image, &layout, window, sibling)? };
-    xen.unpause_domain(id).map_err(Fail::xen("unpausedomain"))?;
-    let waited = toolstack::wait_for_shutdown::<X86>(xen, id)?;
+    unsafe { domu.build(&image, &layout, window, sibling, role)? };
+    let waited = drive(id)?;
     if waited.reason.is_none() {
         // Hung: stop it before reading its log, which it might still be writing.
         // SAFETY: pausedomain's body holds no guest handles.
@@ -173,6 +193,7 @@ impl Domu<'_> {
         layout: &Layout,
         window: Gfn,
         sibling: DomId,
+        role: &str,
     ) -> Result<(), Fail> {
         let (xen, id) = (self.xen, self.id);
         // max_vcpus is what creates vCPU 0; without it there is no vCPU to load state into.
@@ -206,7 +227,7 @@ impl Domu<'_> {
         // Ends with the NUL the start info's reader looks for.
         let _ = write!(
             line,
-            "role=domu domid={} sibling={} log={:#x},{:#x}\0",
+            "role={role} domid={} sibling={} log={:#x},{:#x}\0",
             id.raw(),
             sibling.raw(),
             layout.log,
