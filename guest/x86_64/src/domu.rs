@@ -55,9 +55,10 @@ const XENMEM_SET_MEMORY_MAP: u64 = 13;
 
 /// The hvm context Xen gives for a fresh PVH domain is a few KiB (header, LAPIC, MTRR, xsave,
 /// ... records); the one we load is its header plus a CPU record.
-static HVM_BUF: OnceBuf<16384> = OnceBuf::new();
+/// One per domU dom0 builds (the suite's, then the device model's).
+static HVM_BUF: [OnceBuf<16384>; 2] = [OnceBuf::new(), OnceBuf::new()];
 /// The domU's log, copied out before its pages go away.
-static LOG_COPY: OnceBuf<{ (LOG_PAGES * PAGE) as usize }> = OnceBuf::new();
+static LOG_COPY: [OnceBuf<{ (LOG_PAGES * PAGE) as usize }>; 2] = [OnceBuf::new(), OnceBuf::new()];
 
 /// How the domU's run ended, with its log.
 pub struct Report {
@@ -260,7 +261,7 @@ impl Domu<'_> {
         let mut raw = [0u8; log::TEXT];
         w.read(layout.log, &mut raw)?;
         let header = log::Header::decode(&raw);
-        let copy = LOG_COPY.take().ok_or(Fail::new("log buffer already used"))?;
+        let copy = LOG_COPY.iter().find_map(OnceBuf::take).ok_or(Fail::new("log buffer already used"))?;
         let len = (header.len as usize).min(copy.len() - log::TEXT);
         let text = &mut copy[..len];
         w.read(layout.log + log::TEXT as u64, text)?;
@@ -333,7 +334,7 @@ fn load_vcpu(xen: &Xen<HypercallPage>, id: DomId, entry: u32, start_info: u64) -
     const HEADER_CODE: u16 = 1;
     const HEADER_LEN: usize = 24;
     const DESC: usize = 8;
-    let buf = HVM_BUF.take().ok_or(Fail::new("hvm context buffer already used"))?;
+    let buf = HVM_BUF.iter().find_map(OnceBuf::take).ok_or(Fail::new("hvm context buffer already used"))?;
 
     // xen_domctl_hvmcontext: size u32 @0, buffer handle @8; a null buffer asks for the size.
     let mut op = XenDomctl::new(XEN_DOMCTL_GETHVMCONTEXT, id.raw());
