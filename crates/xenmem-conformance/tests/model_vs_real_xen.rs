@@ -20,6 +20,7 @@ fn golden(release: Release, name: &str) -> &'static str {
         (Release::Xen4_20, "arm64-dom0") => include_str!("../golden/4.20/arm64-dom0.txt"),
         (Release::Xen4_20, "arm64-domu") => include_str!("../golden/4.20/arm64-domu.txt"),
         (Release::Xen4_20, "x86_64-ioreq") => include_str!("../golden/4.20/x86_64-ioreq.txt"),
+        (Release::Xen4_20, "arm64-ioreq") => include_str!("../golden/4.20/arm64-ioreq.txt"),
         _ => panic!("no golden file for {name} on Xen {release}"),
     }
 }
@@ -102,6 +103,11 @@ fn xen_4_20_ioreq_cases_agree_with_real_xen() {
 #[test]
 fn xen_4_17_arm64_ioreq_cases_agree_with_real_xen() {
     check(Release::Xen4_17, "arm64-ioreq");
+}
+
+#[test]
+fn xen_4_20_arm64_ioreq_cases_agree_with_real_xen() {
+    check(Release::Xen4_20, "arm64-ioreq");
 }
 
 /// The suite tells the releases apart: the model configured as 4.17 gets real 4.20's
