@@ -70,9 +70,7 @@ pub fn run(repo: &Path, release: &Release, arch: Arch, record: bool) -> Result<O
         .collect();
     for line in progress
         .iter()
-        .filter(|l| {
-            ["conformance-done", "domu", "total", "ioreq"].iter().any(|p| l.starts_with(p))
-        })
+        .filter(|l| ["conformance-done", "domu", "total", "ioreq"].iter().any(|p| l.starts_with(p)))
     {
         println!("{line}");
     }

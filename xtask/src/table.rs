@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 use xenmem_conformance::model::{
-    run_arm64_dom0, run_arm64_domu, run_arm64_ioreq, run_x86_64_ioreq, run_x86_64_pvh_dom0, run_x86_64_pvh_domu,
+    run_arm64_dom0, run_arm64_domu, run_arm64_ioreq, run_x86_64_ioreq, run_x86_64_pvh_dom0,
+    run_x86_64_pvh_domu,
 };
 use xenmem_conformance::Summary;
 use xenmem_sim::{Release as ModelRelease, Sim};
@@ -148,8 +149,18 @@ impl Arch {
     pub fn suites(self) -> [SuiteRun; 2] {
         match self {
             Arch::X86_64 => [
-                SuiteRun { config: "x86_64-pvh-dom0", role: Role::Dom0, arch: self, model: run_x86_64_pvh_dom0 },
-                SuiteRun { config: "x86_64-pvh-domu", role: Role::Domu, arch: self, model: run_x86_64_pvh_domu },
+                SuiteRun {
+                    config: "x86_64-pvh-dom0",
+                    role: Role::Dom0,
+                    arch: self,
+                    model: run_x86_64_pvh_dom0,
+                },
+                SuiteRun {
+                    config: "x86_64-pvh-domu",
+                    role: Role::Domu,
+                    arch: self,
+                    model: run_x86_64_pvh_domu,
+                },
             ],
             Arch::Arm64 => [
                 SuiteRun { config: "arm64-dom0", role: Role::Dom0, arch: self, model: run_arm64_dom0 },
@@ -162,8 +173,12 @@ impl Arch {
     /// through an ioreq server.
     pub fn ioreq_suite(self) -> SuiteRun {
         match self {
-            Arch::X86_64 => SuiteRun { config: "x86_64-ioreq", role: Role::Ioreq, arch: self, model: run_x86_64_ioreq },
-            Arch::Arm64 => SuiteRun { config: "arm64-ioreq", role: Role::Ioreq, arch: self, model: run_arm64_ioreq },
+            Arch::X86_64 => {
+                SuiteRun { config: "x86_64-ioreq", role: Role::Ioreq, arch: self, model: run_x86_64_ioreq }
+            }
+            Arch::Arm64 => {
+                SuiteRun { config: "arm64-ioreq", role: Role::Ioreq, arch: self, model: run_arm64_ioreq }
+            }
         }
     }
 

@@ -313,7 +313,11 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
         (Ok(s), Ok(e)) => (state_name(s), if e == 0 { "zero" } else { "set" }),
         _ => ("lib", "lib"),
     };
-    r.obs("ioreq.page", format_args!("slot 0 after enable"), format_args!("state={} vp_eport={}", shown.0, shown.1));
+    r.obs(
+        "ioreq.page",
+        format_args!("slot 0 after enable"),
+        format_args!("state={} vp_eport={}", shown.0, shown.1),
+    );
     let eport = eport.unwrap_or(0);
     let local = r.xen().evtchn_bind_interdomain(u, Port(eport));
     r.obs("ioreq.bind", format_args!("evtchn_bind_interdomain(U, vp_eport)"), R(local.map(drop)));
@@ -321,7 +325,9 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
         let st = r.xen().evtchn_status(DomId::SELF, local);
         let shown = match st {
             Ok(s) => match s.state {
-                ChannelState::Interdomain { remote, port } if remote == u && port.0 == eport => "interdomain U vp_eport",
+                ChannelState::Interdomain { remote, port } if remote == u && port.0 == eport => {
+                    "interdomain U vp_eport"
+                }
                 ChannelState::Interdomain { .. } => "interdomain elsewhere",
                 _ => "other",
             },
@@ -380,7 +386,9 @@ fn acquire<P: Platform>(r: &mut Run<'_, P>, u: DomId, sid: u32) {
     let v = r.xen().acquire_resource_size(u, ResourceType::IoreqServer, NO_SERVER);
     r.obs("ioreq.acquire", format_args!("acquire_resource_size(U, ioreq_server, unknown id)"), N(v));
     let s0 = r.s(0);
-    for (what, id, frame) in [("id, frame 0", sid, 0), ("id, frame 2", sid, 2), ("unknown id, frame 1", NO_SERVER, 1)] {
+    for (what, id, frame) in
+        [("id, frame 0", sid, 0), ("id, frame 2", sid, 2), ("unknown id, frame 1", NO_SERVER, 1)]
+    {
         let v = r.xen().acquire_resource(u, ResourceType::IoreqServer, id, frame, &mut [s0]);
         r.obs("ioreq.acquire", format_args!("acquire_resource(U, ioreq_server, {what}, s+0)"), R(v));
     }
@@ -394,7 +402,11 @@ fn acquire<P: Platform>(r: &mut Run<'_, P>, u: DomId, sid: u32) {
         (Ok(s), Ok(e)) => (state_name(s), if e == 0 { "zero" } else { "set" }),
         _ => ("lib", "lib"),
     };
-    r.obs("ioreq.page", format_args!("slot 0 before enable"), format_args!("state={} vp_eport={}", shown.0, shown.1));
+    r.obs(
+        "ioreq.page",
+        format_args!("slot 0 before enable"),
+        format_args!("state={} vp_eport={}", shown.0, shown.1),
+    );
 }
 
 fn ranges<P: Platform>(r: &mut Run<'_, P>, u: DomId, id: IoreqServerId) {
@@ -426,7 +438,8 @@ fn serve<P: Platform>(r: &mut Run<'_, P>, local: Port) {
             Ok(Some(req)) if served < MAX_SERVED => {
                 served += 1;
                 let simple = req.io_type == IoType::Copy && req.count == 1 && !req.data_is_ptr;
-                let value = if simple { device.access(&req) } else { (req.dir == IoDir::Read).then_some(u64::MAX) };
+                let value =
+                    if simple { device.access(&req) } else { (req.dir == IoDir::Read).then_some(u64::MAX) };
                 let done = slot_page(r.platform(), s0).complete(0, value);
                 // Read back before the event: until it is sent, nothing but this loop moves
                 // the slot on.
@@ -470,7 +483,8 @@ fn after<P: Platform>(r: &mut Run<'_, P>, u: DomId, id: IoreqServerId, sid: u32,
     r.obs("ioreq.after", format_args!("get_ioreq_server_info(U, id, no_gfns)"), Info(v));
     let v = r.xen().set_ioreq_server_state(u, id, false);
     r.obs("ioreq.after", format_args!("set_ioreq_server_state(U, id, disabled)"), R(v));
-    let v = r.xen().unmap_io_range_from_ioreq_server(u, id, IoRangeType::Memory, MMIO_BASE, MMIO_BASE + 0xfff);
+    let v =
+        r.xen().unmap_io_range_from_ioreq_server(u, id, IoRangeType::Memory, MMIO_BASE, MMIO_BASE + 0xfff);
     r.obs("ioreq.after", format_args!("unmap_io_range(U, id, memory, +0x0, +0xfff)"), R(v));
     let v = r.xen().destroy_ioreq_server(u, id);
     r.obs("ioreq.after", format_args!("destroy_ioreq_server(U, id)"), R(v));
@@ -480,7 +494,11 @@ fn after<P: Platform>(r: &mut Run<'_, P>, u: DomId, id: IoreqServerId, sid: u32,
     r.obs("ioreq.after", format_args!("set_ioreq_server_state(U, id, enabled) after destroy"), R(v));
     let s2 = r.s(2);
     let v = r.xen().acquire_resource(u, ResourceType::IoreqServer, sid, 1, &mut [s2]);
-    r.obs("ioreq.after", format_args!("acquire_resource(U, ioreq_server, id, frame 1, s+2) after destroy"), R(v));
+    r.obs(
+        "ioreq.after",
+        format_args!("acquire_resource(U, ioreq_server, id, frame 1, s+2) after destroy"),
+        R(v),
+    );
     let s0 = r.s(0);
     let v = r.xen().remove_from_physmap(DomId::SELF, s0);
     r.obs("ioreq.after", format_args!("remove_from_physmap(SELF, s+0)"), R(v));

@@ -53,6 +53,16 @@
 //!   and agree on both sides by construction.
 //! - MFNs (what a PV caller gets back from populate or acquire_resource) are never printed:
 //!   which machine frame came back is not compared.
+//! - ioreq cases ([`ioreq`]): event-channel ports print as `set`/`none`/`zero` (whether Xen
+//!   gave one) and a bound port's status as a relation (`interdomain U vp_eport`: the remote
+//!   end is the guest's port dom0 read from the slot). A wrong port number that is still
+//!   nonzero, and still the one the slot names, passes. The served domU prints as `U`.
+//! - guest addresses of the device print relative to its base (`+0x8`) within two pages of
+//!   it, hex elsewhere: nothing is hidden but the base, which is a constant of the suite.
+//! - `ioreq.serve guest finished -> poweroff` is, on the model, said by the platform when
+//!   the guest's list of accesses is done (the real kernel reads the domU's shutdown reason):
+//!   a model that lost an access still shows it, in `served=` and the guest's own lines.
+//! - how many polls or yields the serving took is never printed (it depends on timing).
 //!
 //! # What no run observes
 //!

@@ -150,13 +150,15 @@ pub fn guest<A: Arch>(con: &mut Console<A>) -> u32 {
     let mut n = 0;
     for a in &ACCESSES {
         let addr = MMIO_BASE + a.offset;
-        if addr + u64::from(a.size) > A::PHYS_END {
+        let size = u64::from(a.size);
+        if addr + size > A::PHYS_END || !matches!(size, 1 | 2 | 4 | 8) || addr % size != 0 {
             break;
         }
-        // SAFETY: the address is below PHYS_END (checked above), where the kernel reaches
-        // guest-physical memory at the same address; the device's range is a hole of this
-        // domain's physmap (no RAM, no Rust object), so the access goes to Xen's emulation.
-        let seen = unsafe { mmio::<A>(addr, a.size, a.write) };
+        // SAFETY: the address is below PHYS_END, where the kernel reaches guest-physical
+        // memory at the same address, and aligned to the access (both checked above); the
+        // device's range is a hole of this domain's physmap (no RAM, no Rust object), so the
+        // access goes to Xen's emulation.
+        let seen = unsafe { mmio(addr, a.size, a.write) };
         guest_line(&mut out, a, seen);
         n += 1;
     }
@@ -169,11 +171,10 @@ pub fn guest<A: Arch>(con: &mut Console<A>) -> u32 {
 ///
 /// # Safety
 ///
-/// `addr` must be reachable at that address and hold no Rust object.
-unsafe fn mmio<A: Arch>(addr: u64, size: u8, write: Option<u64>) -> Seen {
+/// `addr` must be reachable at that address, aligned to `size`, and hold no Rust object.
+unsafe fn mmio(addr: u64, size: u8, write: Option<u64>) -> Seen {
     use core::ptr::{read_volatile, write_volatile};
-    // SAFETY (all arms): the caller's contract; each pointer is aligned to its width because
-    // the suite's offsets are multiples of their sizes from a page-aligned base.
+    // SAFETY: the caller's contract, for every arm (the pointer aligned to the access).
     unsafe {
         match (size, write) {
             (1, None) => Seen::Read(u64::from(read_volatile(addr as *const u8))),
