@@ -61,6 +61,7 @@ pub fn run(repo: &Path, release: &Release, arch: Arch, record: bool) -> Result<O
         ("xenmem-guest: ", "conformance-done"),
         ("xenmem-domu-guest: ", "conformance-done"),
         ("xenmem-guest: ", "domu-done"),
+        ("xenmem-guest: ", "ioreq-done"),
     ];
     let missing: Vec<String> = markers
         .iter()
@@ -69,7 +70,7 @@ pub fn run(repo: &Path, release: &Release, arch: Arch, record: bool) -> Result<O
         .collect();
     for line in progress
         .iter()
-        .filter(|l| l.starts_with("conformance-done") || l.starts_with("domu") || l.starts_with("total"))
+        .filter(|l| ["conformance-done", "domu", "total", "ioreq"].iter().any(|p| l.starts_with(p)))
     {
         println!("{line}");
     }
@@ -87,9 +88,14 @@ pub fn run(repo: &Path, release: &Release, arch: Arch, record: bool) -> Result<O
     let mut model_ms = None;
     let first = Release::first();
     let mut first_release_differ = (release.name != first.name).then_some(0);
-    for suite in arch.suites() {
-        let tag = if suite.domu { "xenmem-domu: " } else { "xenmem: " };
-        let real: String = tagged(&console, tag).iter().map(|l| format!("{l}\n")).collect();
+    for suite in arch.all_suites() {
+        let real: String = suite
+            .role
+            .tags()
+            .iter()
+            .flat_map(|tag| tagged(&console, tag))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let lines_file = dir.join(format!("{}.lines", suite.config));
         fs::write(&lines_file, &real).map_err(Error::io(&lines_file))?;
         println!("{} suite lines: {} -> {}", suite.config, real.lines().count(), lines_file.display());

@@ -3,7 +3,10 @@
 //! machine is a row here, not a new script.
 
 use std::fmt::Write as _;
-use xenmem_conformance::model::{run_arm64_dom0, run_arm64_domu, run_x86_64_pvh_dom0, run_x86_64_pvh_domu};
+use xenmem_conformance::model::{
+    run_arm64_dom0, run_arm64_domu, run_arm64_ioreq, run_x86_64_ioreq, run_x86_64_pvh_dom0,
+    run_x86_64_pvh_domu,
+};
 use xenmem_conformance::Summary;
 use xenmem_sim::{Release as ModelRelease, Sim};
 
@@ -146,13 +149,72 @@ impl Arch {
     pub fn suites(self) -> [SuiteRun; 2] {
         match self {
             Arch::X86_64 => [
-                SuiteRun { config: "x86_64-pvh-dom0", domu: false, arch: self, model: run_x86_64_pvh_dom0 },
-                SuiteRun { config: "x86_64-pvh-domu", domu: true, arch: self, model: run_x86_64_pvh_domu },
+                SuiteRun {
+                    config: "x86_64-pvh-dom0",
+                    role: Role::Dom0,
+                    arch: self,
+                    model: run_x86_64_pvh_dom0,
+                },
+                SuiteRun {
+                    config: "x86_64-pvh-domu",
+                    role: Role::Domu,
+                    arch: self,
+                    model: run_x86_64_pvh_domu,
+                },
             ],
             Arch::Arm64 => [
-                SuiteRun { config: "arm64-dom0", domu: false, arch: self, model: run_arm64_dom0 },
-                SuiteRun { config: "arm64-domu", domu: true, arch: self, model: run_arm64_domu },
+                SuiteRun { config: "arm64-dom0", role: Role::Dom0, arch: self, model: run_arm64_dom0 },
+                SuiteRun { config: "arm64-domu", role: Role::Domu, arch: self, model: run_arm64_domu },
             ],
+        }
+    }
+
+    /// The device model's suite the same boot yields after those two: dom0 serving a domU
+    /// through an ioreq server.
+    pub fn ioreq_suite(self) -> SuiteRun {
+        match self {
+            Arch::X86_64 => {
+                SuiteRun { config: "x86_64-ioreq", role: Role::Ioreq, arch: self, model: run_x86_64_ioreq }
+            }
+            Arch::Arm64 => {
+                SuiteRun { config: "arm64-ioreq", role: Role::Ioreq, arch: self, model: run_arm64_ioreq }
+            }
+        }
+    }
+
+    /// Every suite one boot yields, in the order the boot prints them.
+    pub fn all_suites(self) -> [SuiteRun; 3] {
+        let [dom0, domu] = self.suites();
+        [dom0, domu, self.ioreq_suite()]
+    }
+}
+
+/// Whose lines a suite is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// dom0's suite.
+    Dom0,
+    /// The domU's suite.
+    Domu,
+    /// dom0's device-model cases, then the served domU's lines.
+    Ioreq,
+}
+
+impl Role {
+    /// The console tags of its lines, in the order they make up the suite's lines.
+    pub fn tags(self) -> &'static [&'static str] {
+        match self {
+            Role::Dom0 => &["xenmem: "],
+            Role::Domu => &["xenmem-domu: "],
+            Role::Ioreq => &["xenmem-ioreq: ", "xenmem-ioreq-domu: "],
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Role::Dom0 => "",
+            Role::Domu => "domU",
+            Role::Ioreq => "ioreq",
         }
     }
 }
@@ -166,8 +228,8 @@ pub type ModelRun = fn(ModelRelease, &mut dyn core::fmt::Write) -> (Sim, Summary
 pub struct SuiteRun {
     /// The configuration's name: the golden file's, and the lines file's.
     pub config: &'static str,
-    /// Whether it is the domU's suite.
-    pub domu: bool,
+    /// Whose lines.
+    pub role: Role,
     /// The machine.
     pub arch: Arch,
     /// The model side.
@@ -177,7 +239,7 @@ pub struct SuiteRun {
 impl SuiteRun {
     /// The label of its summary line on `release`.
     pub fn label(&self, release: &Release) -> String {
-        release.label(&[self.arch.label(), if self.domu { "domU" } else { "" }])
+        release.label(&[self.arch.label(), self.role.label()])
     }
 }
 
@@ -199,6 +261,13 @@ mod tests {
         };
         let labels: Vec<String> = ARCHES.iter().flat_map(|a| a.suites()).map(|s| s.label(&later)).collect();
         assert_eq!(labels, ["xen 9.9", "xen 9.9 domU", "xen 9.9 arm64", "xen 9.9 arm64 domU"]);
+    }
+
+    #[test]
+    fn the_ioreq_suites_are_labelled_after_the_release_and_machine() {
+        let labels = |r: &Release| ARCHES.iter().map(|a| a.ioreq_suite().label(r)).collect::<Vec<_>>();
+        assert_eq!(labels(Release::find("4.17").unwrap()), ["ioreq", "arm64 ioreq"]);
+        assert_eq!(labels(Release::find("4.20").unwrap()), ["xen 4.20 ioreq", "xen 4.20 arm64 ioreq"]);
     }
 
     #[test]

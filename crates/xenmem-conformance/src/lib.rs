@@ -58,6 +58,16 @@
 //!   and agree on both sides by construction.
 //! - MFNs (what a PV caller gets back from populate or acquire_resource) are never printed:
 //!   which machine frame came back is not compared.
+//! - ioreq cases ([`ioreq`]): event-channel ports print as `set`/`none`/`zero` (whether Xen
+//!   gave one) and a bound port's status as a relation (`interdomain U vp_eport`: the remote
+//!   end is the guest's port dom0 read from the slot). A wrong port number that is still
+//!   nonzero, and still the one the slot names, passes. The served domU prints as `U`.
+//! - guest addresses of the device print relative to its base (`+0x8`) within two pages of
+//!   it, hex elsewhere: nothing is hidden but the base, which is a constant of the suite.
+//! - `ioreq.serve guest finished -> poweroff` is, on the model, said by the platform when
+//!   the guest's list of accesses is done (the real kernel reads the domU's shutdown reason):
+//!   a model that lost an access still shows it, in `served=` and the guest's own lines.
+//! - how many polls or yields the serving took is never printed (it depends on timing).
 //!
 //! # What no run observes
 //!
@@ -75,13 +85,15 @@ mod acquire_chunks;
 mod dom0;
 mod domu;
 pub mod economy;
+pub mod ioreq;
 #[cfg(feature = "model")]
 pub mod model;
 mod report;
 
 use core::fmt::Write;
-use xenmem::{Gfn, Hypercall, Xen};
+use xenmem::{DomId, Gfn, Hypercall, Xen};
 
+pub use ioreq::GuestStep;
 pub use report::Run;
 
 /// The architecture of the machine a run is on. Most cases are the same everywhere; the
@@ -122,6 +134,21 @@ pub trait Platform {
     fn spare_ram(&self) -> Option<Gfn> {
         None
     }
+
+    /// The unprivileged domain the ioreq suite ([`run_ioreq`]) serves as its device model,
+    /// paused until [`Platform::guest_start`]. `None` (the default): the suite has no guest.
+    fn ioreq_guest(&self) -> Option<DomId> {
+        None
+    }
+
+    /// Lets the guest begin its accesses ([`ioreq::ACCESSES`]): a real machine unpauses it.
+    fn guest_start(&mut self) {}
+
+    /// Gives the guest a turn (a real machine yields the CPU and looks whether it has shut
+    /// down; the model makes its next access). The default: it has finished.
+    fn guest_step(&mut self) -> GuestStep {
+        GuestStep::Finished("none")
+    }
 }
 
 /// Facts about the machine that a case needs and that legitimately differ between runs.
@@ -151,6 +178,14 @@ pub struct Summary {
 pub fn run_dom0<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Summary {
     let mut run = Run::new(p, cfg, out);
     dom0::run(&mut run);
+    run.summary()
+}
+
+/// Runs the device model's cases ([`ioreq`]): the caller serves an ioreq server for
+/// [`Platform::ioreq_guest`] while the guest makes its accesses.
+pub fn run_ioreq<P: Platform>(p: &mut P, cfg: &Config, out: &mut dyn Write) -> Summary {
+    let mut run = Run::new(p, cfg, out);
+    ioreq::run(&mut run);
     run.summary()
 }
 

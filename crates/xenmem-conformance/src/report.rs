@@ -47,6 +47,26 @@ impl<'a, P: Platform> Run<'a, P> {
         self.p.spare_ram()
     }
 
+    /// The platform itself (for the ioreq suite's view of a page through it).
+    pub(crate) fn platform(&mut self) -> &mut P {
+        self.p
+    }
+
+    /// See [`Platform::ioreq_guest`].
+    pub(crate) fn ioreq_guest(&self) -> Option<DomId> {
+        self.p.ioreq_guest()
+    }
+
+    /// See [`Platform::guest_start`].
+    pub(crate) fn guest_start(&mut self) {
+        self.p.guest_start()
+    }
+
+    /// See [`Platform::guest_step`].
+    pub(crate) fn guest_step(&mut self) -> crate::GuestStep {
+        self.p.guest_step()
+    }
+
     /// GFN `n` pages into the scratch hole.
     pub(crate) fn s(&self, n: u64) -> Gfn {
         Gfn(self.cfg.scratch_gfn.0 + n)

@@ -3,7 +3,7 @@
 //! (the golden files: one folder per release in `golden/`, each recorded under
 //! QEMU; `golden/README.md`). Afterwards the model's invariants must hold.
 
-use xenmem_conformance::model::{compare, Runner, CONFIGURATIONS};
+use xenmem_conformance::model::{compare, Runner, CONFIGURATIONS, IOREQ_CONFIGURATIONS};
 use xenmem_sim::Release;
 
 /// The recorded answers of `release` for configuration `name`.
@@ -13,16 +13,25 @@ fn golden(release: Release, name: &str) -> &'static str {
         (Release::Xen4_17, "x86_64-pvh-domu") => include_str!("../golden/4.17/x86_64-pvh-domu.txt"),
         (Release::Xen4_17, "arm64-dom0") => include_str!("../golden/4.17/arm64-dom0.txt"),
         (Release::Xen4_17, "arm64-domu") => include_str!("../golden/4.17/arm64-domu.txt"),
+        (Release::Xen4_17, "x86_64-ioreq") => include_str!("../golden/4.17/x86_64-ioreq.txt"),
+        (Release::Xen4_17, "arm64-ioreq") => include_str!("../golden/4.17/arm64-ioreq.txt"),
         (Release::Xen4_20, "x86_64-pvh-dom0") => include_str!("../golden/4.20/x86_64-pvh-dom0.txt"),
         (Release::Xen4_20, "x86_64-pvh-domu") => include_str!("../golden/4.20/x86_64-pvh-domu.txt"),
         (Release::Xen4_20, "arm64-dom0") => include_str!("../golden/4.20/arm64-dom0.txt"),
         (Release::Xen4_20, "arm64-domu") => include_str!("../golden/4.20/arm64-domu.txt"),
+        (Release::Xen4_20, "x86_64-ioreq") => include_str!("../golden/4.20/x86_64-ioreq.txt"),
+        (Release::Xen4_20, "arm64-ioreq") => include_str!("../golden/4.20/arm64-ioreq.txt"),
         _ => panic!("no golden file for {name} on Xen {release}"),
     }
 }
 
 fn runner(name: &str) -> Runner {
-    CONFIGURATIONS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r).expect("a configuration")
+    CONFIGURATIONS
+        .iter()
+        .chain(&IOREQ_CONFIGURATIONS)
+        .find(|(n, _)| *n == name)
+        .map(|(_, r)| *r)
+        .expect("a configuration")
 }
 
 fn check(release: Release, name: &str) {
@@ -79,6 +88,26 @@ fn xen_4_20_arm64_dom0_cases_agree_with_real_xen() {
 #[test]
 fn xen_4_20_arm64_domu_cases_agree_with_real_xen() {
     check(Release::Xen4_20, "arm64-domu");
+}
+
+#[test]
+fn xen_4_17_ioreq_cases_agree_with_real_xen() {
+    check(Release::Xen4_17, "x86_64-ioreq");
+}
+
+#[test]
+fn xen_4_20_ioreq_cases_agree_with_real_xen() {
+    check(Release::Xen4_20, "x86_64-ioreq");
+}
+
+#[test]
+fn xen_4_17_arm64_ioreq_cases_agree_with_real_xen() {
+    check(Release::Xen4_17, "arm64-ioreq");
+}
+
+#[test]
+fn xen_4_20_arm64_ioreq_cases_agree_with_real_xen() {
+    check(Release::Xen4_20, "arm64-ioreq");
 }
 
 /// The suite tells the releases apart: the model configured as 4.17 gets real 4.20's

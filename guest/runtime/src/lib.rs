@@ -9,6 +9,7 @@
 //! | [`log`] | the log area a domU writes and dom0 prints |
 //! | [`xen`] | the few hypercalls besides memory_op: console_io, sched_op, event channels, the memory map |
 //! | [`suite`] | running the conformance suite in a role, and the progress lines around it |
+//! | [`device_model`] | dom0 serving a domU's MMIO through an ioreq server (the suite's ioreq cases), and the domU's accesses |
 //! | [`toolstack`] | dom0's steps that are the same everywhere: a sibling, a window onto a domU, waiting for it, the verdict |
 //! | [`platform`] | the suite's view of the machine over guest-physical memory |
 //! | [`cmdline`], [`once`] | `key=value` arguments; static buffers handed out once |
@@ -19,7 +20,10 @@
 //! one of four tags ([`tags`]): a suite line of dom0 (`xenmem: `) or of the domU
 //! (`xenmem-domu: `), verbatim after the tag, and the progress of each
 //! (`xenmem-guest: `, `xenmem-domu-guest: `), among which the markers
-//! `conformance-done observations=N`, `domu-done` and `domu-failed: <why>`.
+//! `conformance-done observations=N`, `domu-done` and `domu-failed: <why>`. The ioreq
+//! cases add two more: dom0's device-model lines (`xenmem-ioreq: `) and the served domU's
+//! (`xenmem-ioreq-domu: `), with the markers `ioreq-done observations=N` and
+//! `ioreq-domu-done` / `ioreq-domu-failed: <why>`.
 //!
 //! Both kernels run with guest-virtual = guest-physical addresses (an identity map on
 //! x86_64, the MMU off on arm64); the modules that touch memory by address rely on that.
@@ -28,6 +32,7 @@
 
 pub mod cmdline;
 pub mod console;
+pub mod device_model;
 pub mod log;
 pub mod once;
 pub mod platform;
@@ -51,6 +56,10 @@ pub mod tags {
     pub const DOMU_SUITE: &str = "xenmem-domu: ";
     /// The domU's progress.
     pub const DOMU: &str = "xenmem-domu-guest";
+    /// dom0's ioreq suite lines (the device model's side).
+    pub const IOREQ_SUITE: &str = "xenmem-ioreq: ";
+    /// The served domU's lines (what each of its accesses got).
+    pub const IOREQ_GUEST: &str = "xenmem-ioreq-domu: ";
 }
 
 /// What an architecture supplies. All functions are associated (no `self`): each kernel is

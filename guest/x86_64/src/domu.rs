@@ -55,9 +55,10 @@ const XENMEM_SET_MEMORY_MAP: u64 = 13;
 
 /// The hvm context Xen gives for a fresh PVH domain is a few KiB (header, LAPIC, MTRR, xsave,
 /// ... records); the one we load is its header plus a CPU record.
-static HVM_BUF: OnceBuf<16384> = OnceBuf::new();
+/// One per domU dom0 builds (the suite's, then the device model's).
+static HVM_BUF: [OnceBuf<16384>; 2] = [OnceBuf::new(), OnceBuf::new()];
 /// The domU's log, copied out before its pages go away.
-static LOG_COPY: OnceBuf<{ (LOG_PAGES * PAGE) as usize }> = OnceBuf::new();
+static LOG_COPY: [OnceBuf<{ (LOG_PAGES * PAGE) as usize }>; 2] = [OnceBuf::new(), OnceBuf::new()];
 
 /// How the domU's run ended, with its log.
 pub struct Report {
@@ -76,6 +77,27 @@ pub struct Report {
 /// `window..window + WINDOW_PAGES` must be a hole of dom0's physmap below 4 GiB (which the
 /// boot identity map covers) where no Rust object lives.
 pub unsafe fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) -> Result<Report, Fail> {
+    let start = |id| {
+        xen.unpause_domain(id).map_err(Fail::xen("unpausedomain"))?;
+        toolstack::wait_for_shutdown::<X86>(xen, id)
+    };
+    // SAFETY: the caller's contract.
+    unsafe { run_as(xen, module, window, "domu", start) }
+}
+
+/// [`run`] with the domU's role (`role=` on its command line) and what runs it: `drive` gets
+/// the built, paused domU, lets it run (unpauses it) and returns once it has stopped.
+///
+/// # Safety
+///
+/// As [`run`]'s.
+pub unsafe fn run_as(
+    xen: &Xen<HypercallPage>,
+    module: &'static [u8],
+    window: Gfn,
+    role: &str,
+    drive: impl FnOnce(DomId) -> Result<Waited, Fail>,
+) -> Result<Report, Fail> {
     let image = Image::parse(module).map_err(Fail::text("the domU image is not a usable ELF"))?;
     check_same_as_running_kernel(&image)?;
     let layout = Layout::new(&image)?;
@@ -84,9 +106,8 @@ pub unsafe fn run(xen: &Xen<HypercallPage>, module: &'static [u8], window: Gfn) 
     let id = xen.create_domain(DomId(0), &(X86::DOMU_CONFIG)(1, 32)).map_err(Fail::xen("createdomain"))?;
     let mut domu = Domu { xen, id, boot: None, log: None, torn_down: false };
     // SAFETY: the caller's contract on `window`.
-    unsafe { domu.build(&image, &layout, window, sibling)? };
-    xen.unpause_domain(id).map_err(Fail::xen("unpausedomain"))?;
-    let waited = toolstack::wait_for_shutdown::<X86>(xen, id)?;
+    unsafe { domu.build(&image, &layout, window, sibling, role)? };
+    let waited = drive(id)?;
     if waited.reason.is_none() {
         // Hung: stop it before reading its log, which it might still be writing.
         // SAFETY: pausedomain's body holds no guest handles.
@@ -173,6 +194,7 @@ impl Domu<'_> {
         layout: &Layout,
         window: Gfn,
         sibling: DomId,
+        role: &str,
     ) -> Result<(), Fail> {
         let (xen, id) = (self.xen, self.id);
         // max_vcpus is what creates vCPU 0; without it there is no vCPU to load state into.
@@ -206,7 +228,7 @@ impl Domu<'_> {
         // Ends with the NUL the start info's reader looks for.
         let _ = write!(
             line,
-            "role=domu domid={} sibling={} log={:#x},{:#x}\0",
+            "role={role} domid={} sibling={} log={:#x},{:#x}\0",
             id.raw(),
             sibling.raw(),
             layout.log,
@@ -239,7 +261,7 @@ impl Domu<'_> {
         let mut raw = [0u8; log::TEXT];
         w.read(layout.log, &mut raw)?;
         let header = log::Header::decode(&raw);
-        let copy = LOG_COPY.take().ok_or(Fail::new("log buffer already used"))?;
+        let copy = LOG_COPY.iter().find_map(OnceBuf::take).ok_or(Fail::new("log buffer already used"))?;
         let len = (header.len as usize).min(copy.len() - log::TEXT);
         let text = &mut copy[..len];
         w.read(layout.log + log::TEXT as u64, text)?;
@@ -312,7 +334,7 @@ fn load_vcpu(xen: &Xen<HypercallPage>, id: DomId, entry: u32, start_info: u64) -
     const HEADER_CODE: u16 = 1;
     const HEADER_LEN: usize = 24;
     const DESC: usize = 8;
-    let buf = HVM_BUF.take().ok_or(Fail::new("hvm context buffer already used"))?;
+    let buf = HVM_BUF.iter().find_map(OnceBuf::take).ok_or(Fail::new("hvm context buffer already used"))?;
 
     // xen_domctl_hvmcontext: size u32 @0, buffer handle @8; a null buffer asks for the size.
     let mut op = XenDomctl::new(XEN_DOMCTL_GETHVMCONTEXT, id.raw());

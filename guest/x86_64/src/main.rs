@@ -5,6 +5,9 @@
 //!   Xen loaded as dom0's first module, waits for it, prints its log, and resets the machine.
 //! - `role=domu`: that domU. Runs the domU suite, writing into a log area dom0 keeps mapped
 //!   (the runtime's `log`), then powers itself off.
+//! - `role=ioreq`: a second domU, built the same way after the first has stopped, whose MMIO
+//!   dom0 serves as its device model (device_model.rs); it makes the suite's accesses, logs
+//!   what each got, and powers off.
 //!
 //! Console format (each line one console_io call by dom0, unprefixed by Xen; the runtime's
 //! crate docs describe the tags):
@@ -23,6 +26,7 @@
 
 mod arch;
 mod bootinfo;
+mod device_model;
 mod domu;
 mod elf;
 mod entry;
@@ -59,7 +63,7 @@ extern "C" fn kmain(start_info: u64) -> ! {
     };
     match info.arg("role") {
         None | Some("dom0") => dom0_main(&info, start_info),
-        Some("domu") => domu_main(&info, start_info),
+        Some("domu" | "ioreq") => domu_main(&info, start_info),
         Some(other) => panic!("unknown role={other}"),
     }
 }
@@ -102,6 +106,7 @@ fn dom0_main(info: &StartInfo, start_info: u64) -> ! {
 
     let window = Gfn(hole / PAGE + SCRATCH_PAGES);
     run_domu_from_dom0(&mut con, dom0.xen(), info, window);
+    device_model::run(&mut con, &mut dom0, info, window, &cfg);
     arch::reboot()
 }
 
@@ -187,6 +192,13 @@ fn domu_main(info: &StartInfo, start_info: u64) -> ! {
     let _ = writeln!(con, "{tag}: start x86_64 pvh domid={} start_info={start_info:#x}", args.domid);
     for r in map.regions() {
         let _ = writeln!(con, "{tag}: e820 {:#x}-{:#x} type {}", r.start, r.start + r.size, r.kind);
+    }
+    if info.arg("role") == Some("ioreq") {
+        // The device model's guest: its accesses, then off (dom0 collects the log).
+        let n = xenmem_guest_runtime::device_model::guest(&mut con);
+        con.flush();
+        log::finish(log::DONE, n);
+        xen::shutdown::<X86>(xen::SHUTDOWN_POWEROFF)
     }
     let Some(scratch) = map.hole_above_ram(SCRATCH_PAGES, SCRATCH_ALIGN) else {
         panic!("no hole of {SCRATCH_PAGES} pages below 4 GiB");
