@@ -24,6 +24,7 @@
 mod arch;
 mod bootinfo;
 mod domu;
+mod economy;
 mod elf;
 mod entry;
 mod mem;
