@@ -106,6 +106,11 @@ pub fn run(repo: &Path, release: &Release, arch: Arch, record: bool) -> Result<O
             *k += differ;
         }
     }
+    if arch == Arch::X86_64 {
+        let economy = crate::economy::judge(&console, release);
+        ok &= economy.ok;
+        summaries.extend(economy.summaries);
+    }
     if let Some(ms) = model_ms {
         println!(
             "wall time: real Xen boot to exit {:.2} s (dom0 and domU), model dom0 suite {ms:.3} ms: {:.0}x faster",
