@@ -384,7 +384,8 @@ pub fn write_measure(out: &mut dyn Write, m: &Measure) -> fmt::Result {
 /// `economy-ratio <ours>:<peer> <place> fewer_calls=<x> faster=<y>` (spaces in `place`
 /// become `-`), `x` the peer's hypercalls over ours and `y` its time over ours; then the
 /// sentence CI prints,
-/// `hypercall economy: <ours> <x>x fewer calls and <y>x faster than batch <n> on <place>`.
+/// `hypercall economy: <ours> <x>x fewer calls and <y>x faster than batch <n> on <place>`
+/// (`batch 1 (Linux)` for [`LINUX`]).
 ///
 /// # Errors
 ///
