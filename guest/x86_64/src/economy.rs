@@ -13,10 +13,15 @@
 //! touch them: the frames are only mapped and unmapped, never read.
 //!
 //! The clock is the TSC scaled by the rate Xen gives the domain in its CPUID time leaf
-//! (base + 3, subleaf 0, `%ecx` = `d->arch.tsc_khz`: `cpuid_hypervisor_leaves` in Xen 4.17's
-//! `arch/x86/traps.c`, `arch/x86/cpuid.c` later). Simpler than the shared-info page's
+//! (base + 3, subleaf 0, `%ecx` = `d->arch.tsc_khz`: `cpuid_hypervisor_leaves` in
+//! `arch/x86/traps.c`, Xen 4.17 and 4.20 alike). Simpler than the shared-info page's
 //! `tsc_to_system_mul`/`tsc_shift` (no page to map into dom0's physmap), and the same rate:
 //! Xen derives both from the domain's TSC frequency.
+//!
+//! `hypercalls` counts the calls the kernel issues. Xen may preempt a long batch and re-enter
+//! it as a continuation (`xenmem_add_to_physmap_batch` checks `hypercall_preempt_check` after
+//! every entry), which re-executes the same call instruction without the kernel issuing a new
+//! call: that cost is in the time, not in the count.
 //!
 //! The domU's suite gives some of its pages back (gfn 0x100 at least), and those cannot be
 //! mapped: a first batch over GFNs 0..4096 finds the ones that can, and the source repeats
