@@ -14,6 +14,7 @@
 //! of them unless told otherwise. Needs root, for apt-get.
 
 mod debian;
+mod economy;
 mod guest;
 mod headers;
 mod judge;

@@ -32,6 +32,25 @@ use xenmem::{DomId, EntryStatus, Error, Gfn, Hypercall, Xen, BATCH_MAX_ENTRIES};
 /// Frames one measurement maps at least: enough for batches of 65,535 to matter.
 pub const MIN_FRAMES: u64 = 65_536;
 
+/// Where the windows start in dom0's physmap, on real Xen and on the model: 4 GiB, above the
+/// RAM and firmware ranges of the x86_64 machine (512 MiB) and out of the boot identity map,
+/// so no code of the kernel can touch them; the frames are only mapped, never read.
+pub const WINDOWS_AT: Gfn = Gfn(0x10_0000);
+
+/// The first GFN of window `i` when each holds `per_window` frames, from [`WINDOWS_AT`].
+pub const fn window(i: u64, per_window: u64) -> Gfn {
+    Gfn(WINDOWS_AT.0 + i * per_window)
+}
+
+/// Windows needed to reach [`MIN_FRAMES`] with `per_window` frames each (0 for none).
+pub const fn windows_needed(per_window: u64) -> u64 {
+    if per_window == 0 {
+        0
+    } else {
+        MIN_FRAMES.div_ceil(per_window)
+    }
+}
+
 /// A clock the caller can read under Xen (the TSC scaled by Xen's published frequency in a
 /// guest; `Instant` on the host).
 pub trait Clock {
@@ -228,6 +247,101 @@ pub fn measure<H: Hypercall, C: Clock>(
     })
 }
 
+/// The whole measurement: an untimed pass first with xenmem's batch (the first mapping of a
+/// window also builds the caller's P2M tables there, on Xen as on the model, and no way
+/// should pay for that), then each of [`WAYS`] in order.
+///
+/// # Errors
+///
+/// The way that failed (the warm-up's is [`XENMEM`]) and why; each failure leaves the
+/// physmap as [`measure`] describes.
+pub fn measure_ways<H: Hypercall, C: Clock>(
+    xen: &Xen<Counting<H>>,
+    clock: &C,
+    target: &Target<'_>,
+    scratch: &mut Scratch<'_>,
+) -> Result<[Measure; 3], (Way, EconomyError)> {
+    measure(xen, clock, target, XENMEM, scratch).map_err(|e| (XENMEM, e))?;
+    let mut run = |way| measure(xen, clock, target, way, scratch).map_err(|e| (way, e));
+    Ok([run(WAYS[0])?, run(WAYS[1])?, run(WAYS[2])?])
+}
+
+/// Reads back a line [`write_measure`] wrote (without its newline, any tag before `economy`
+/// already taken off). The times come back from the per-frame figures, so to within
+/// 0.01 ns a frame. `None` for anything else, a way not in [`WAYS`] or a batch that is not
+/// that way's.
+pub fn parse_measure(line: &str) -> Option<Measure> {
+    let mut words = line.split(' ');
+    if words.next()? != "economy" {
+        return None;
+    }
+    let name = words.next()?;
+    let way = WAYS.into_iter().find(|w| w.name == name)?;
+    let mut field = |key: &str| words.next()?.strip_prefix(key)?.strip_prefix('=');
+    let number = |s: &str| s.parse::<u64>().ok();
+    // `a.bc` as hundredths.
+    let hundredths = |s: &str| {
+        let (whole, frac) = s.split_once('.')?;
+        (frac.len() == 2).then_some(())?;
+        number(whole)?.checked_mul(100)?.checked_add(number(frac)?)
+    };
+    let batch = number(field("batch")?)?;
+    let frames = number(field("frames")?)?;
+    let map_hypercalls = number(field("hypercalls")?)?;
+    let map = hundredths(field("ns_per_frame")?)?;
+    let unmap_hypercalls = number(field("unmap_hypercalls")?)?;
+    let unmap = hundredths(field("unmap_ns_per_frame")?)?;
+    if batch != way.batch as u64 || words.next().is_some() {
+        return None;
+    }
+    let total = |per_frame: u64| (per_frame as u128 * frames as u128 / 100).min(u64::MAX as u128) as u64;
+    Some(Measure {
+        way,
+        frames,
+        map_hypercalls,
+        map_ns: total(map),
+        unmap_hypercalls,
+        unmap_ns: total(unmap),
+    })
+}
+
+/// What is wrong with a measurement's counts, which its batch size fixes exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountError {
+    /// Fewer frames than [`MIN_FRAMES`].
+    TooFewFrames,
+    /// The mapping did not take one call per `batch` frames (the last one shorter).
+    MapCalls {
+        /// `frames.div_ceil(batch)`.
+        expected: u64,
+    },
+    /// The unmapping did not take one call a frame.
+    UnmapCalls {
+        /// The frames.
+        expected: u64,
+    },
+}
+
+/// Holds `m` to what its batch size implies: ⌈frames / batch⌉ calls to map, one a frame to
+/// unmap, and at least [`MIN_FRAMES`] frames.
+///
+/// # Errors
+///
+/// The first count that is not so.
+pub fn check_counts(m: &Measure) -> Result<(), CountError> {
+    if m.frames < MIN_FRAMES {
+        return Err(CountError::TooFewFrames);
+    }
+    let expected = m.frames.div_ceil(m.way.batch.max(1) as u64);
+    if m.map_hypercalls != expected {
+        return Err(CountError::MapCalls { expected });
+    }
+    if m.unmap_hypercalls != m.frames {
+        return Err(CountError::UnmapCalls { expected: m.frames });
+    }
+    Ok(())
+}
+
 /// `x / y` with two decimals, in integers (guest kernels may have no floating point).
 struct Hundredths(u64);
 
@@ -270,7 +384,8 @@ pub fn write_measure(out: &mut dyn Write, m: &Measure) -> fmt::Result {
 /// `economy-ratio <ours>:<peer> <place> fewer_calls=<x> faster=<y>` (spaces in `place`
 /// become `-`), `x` the peer's hypercalls over ours and `y` its time over ours; then the
 /// sentence CI prints,
-/// `hypercall economy: <ours> <x>x fewer calls and <y>x faster than batch <n> on <place>`.
+/// `hypercall economy: <ours> <x>x fewer calls and <y>x faster than batch <n> on <place>`
+/// (`batch 1 (Linux)` for [`LINUX`]).
 ///
 /// # Errors
 ///
@@ -286,7 +401,13 @@ pub fn write_ratio(out: &mut dyn Write, ours: &Measure, peer: &Measure, place: &
     writeln!(out, " fewer_calls={calls} faster={time}")?;
     writeln!(
         out,
-        "hypercall economy: {} {}x fewer calls and {}x faster than batch {} on {}",
-        ours.way.name, calls, time, peer.way.batch, place
+        "hypercall economy: {} {}x fewer calls and {}x faster than batch {}{} on {}",
+        ours.way.name,
+        calls,
+        time,
+        peer.way.batch,
+        // Batch 1 is named: it is the peer the sentence is about (Linux).
+        if peer.way == LINUX { " (Linux)" } else { "" },
+        place
     )
 }

@@ -8,8 +8,9 @@
 //! answers are the model's, and the golden files hold real Xen's (one directory per release).
 
 use crate::ioreq::{guest_line, Access, Seen, ACCESSES, MMIO_BASE};
-use crate::{Arch, Config, GuestStep, Platform, Summary};
-use xenmem::{DomId, Gfn, Mfn, Xen};
+use crate::{economy, Arch, Config, GuestStep, Platform, Summary};
+use xenmem::hypercall::Counting;
+use xenmem::{DomId, EntryStatus, Gfn, Mfn, Xen};
 use xenmem_sim::{
     DomainConfig, DomainKind, GuestIo, IoOutcome, MachineConfig, Release, Sim, SimBackend, SimError,
 };
@@ -152,6 +153,31 @@ pub fn x86_64_economy_machine(xen: Release) -> (Sim, DomId, core::ops::Range<u64
         .expect("domU");
     sim.populate_ram(domu, Gfn(0), DOMU_RAM_PAGES).expect("domU RAM");
     (sim, domu, 0..DOMU_RAM_PAGES)
+}
+
+/// The hypercall economy on the model, as the x86_64 kernel runs it on real Xen: dom0 maps the
+/// domU's RAM at [`economy::windows_needed`] windows from [`economy::WINDOWS_AT`] (65,536
+/// frames), an untimed pass, then each way once ([`economy::measure_ways`]), timed by `clock`.
+/// The model's invariants are checked after the run.
+///
+/// # Errors
+///
+/// The way that failed and why, or the invariant the run broke.
+pub fn economy_on_model<C: economy::Clock>(xen: Release, clock: &C) -> Result<[economy::Measure; 3], String> {
+    let (sim, domu, ram) = x86_64_economy_machine(xen);
+    let source: Vec<Gfn> = ram.map(Gfn).collect();
+    let per_window = source.len() as u64;
+    let windows: Vec<Gfn> =
+        (0..economy::windows_needed(per_window)).map(|w| economy::window(w, per_window)).collect();
+    let target = economy::Target { foreign: domu, source: &source, windows: &windows };
+    let xen = Xen::new(Counting::new(sim.backend(DomId(0))));
+    let n = xenmem::BATCH_MAX_ENTRIES;
+    let (mut idxs, mut gfns, mut errs) = (vec![Gfn(0); n], vec![Gfn(0); n], vec![EntryStatus::NOT_DONE; n]);
+    let mut scratch = economy::Scratch { idxs: &mut idxs, gfns: &mut gfns, errs: &mut errs };
+    let measured = economy::measure_ways(&xen, clock, &target, &mut scratch)
+        .map_err(|(way, e)| format!("economy {}: {e:?}", way.name))?;
+    sim.check_invariants().map_err(|v| format!("model invariant violated after the economy: {v:?}"))?;
+    Ok(measured)
 }
 
 /// Runs the domU cases on the model: dom0's machine plus the sibling and the domU the

@@ -118,3 +118,55 @@ fn refusals_and_a_failed_mapping() {
     assert_eq!(sim.domain_info(DomId(0)).unwrap().mapped, before);
     sim.check_invariants().unwrap();
 }
+
+#[test]
+fn lines_read_back_and_counts_are_held_to_the_batch() {
+    let m = economy::Measure {
+        way: LINUX,
+        frames: 65_536,
+        map_hypercalls: 65_536,
+        map_ns: 6_553_600_000,
+        unmap_hypercalls: 65_536,
+        unmap_ns: 65_536 * 7,
+    };
+    let mut line = String::new();
+    economy::write_measure(&mut line, &m).unwrap();
+    assert_eq!(economy::parse_measure(line.trim_end()), Some(m));
+    assert_eq!(economy::check_counts(&m), Ok(()));
+    // The batch is the way's own, and nothing follows the last field.
+    assert_eq!(economy::parse_measure(&line.trim_end().replace("batch=1 ", "batch=2 ")), None);
+    assert_eq!(economy::parse_measure(&format!("{} x=1", line.trim_end())), None);
+    assert_eq!(economy::parse_measure(&line.trim_end().replace("linux", "bsd")), None);
+    assert_eq!(economy::parse_measure(&line.trim_end().replace("=100000.00", "=100000.0")), None);
+    let x = economy::Measure { way: XENMEM, map_hypercalls: 2, ..m };
+    assert_eq!(economy::check_counts(&x), Ok(()));
+    assert_eq!(
+        economy::check_counts(&economy::Measure { map_hypercalls: 1, ..x }),
+        Err(economy::CountError::MapCalls { expected: 2 })
+    );
+    assert_eq!(
+        economy::check_counts(&economy::Measure { unmap_hypercalls: 2, ..x }),
+        Err(economy::CountError::UnmapCalls { expected: 65_536 })
+    );
+    assert_eq!(
+        economy::check_counts(&economy::Measure { frames: 4096, map_hypercalls: 1, ..x }),
+        Err(economy::CountError::TooFewFrames)
+    );
+    line.clear();
+    economy::write_ratio(&mut line, &economy::Measure { map_ns: 655_360_000, ..x }, &m, "real Xen 4.17")
+        .unwrap();
+    assert_eq!(
+        line.lines().nth(1),
+        Some("hypercall economy: xenmem 32768.00x fewer calls and 10.00x faster than batch 1 (Linux) on real Xen 4.17")
+    );
+}
+
+#[test]
+fn the_model_runs_every_way_with_exact_counts() {
+    let clock = Ticks(Cell::new(0));
+    let m = xenmem_conformance::model::economy_on_model(xenmem_sim::Release::Xen4_17, &clock).unwrap();
+    assert_eq!(m.map(|m| m.way), WAYS);
+    for m in &m {
+        assert_eq!(economy::check_counts(m), Ok(()), "{}", m.way.name);
+    }
+}

@@ -81,7 +81,7 @@ fn debug_port_write(bytes: &[u8]) {
 }
 
 /// The TSC's rate in kHz, which Xen publishes in CPUID leaf base+3 (0 if it does not).
-fn tsc_khz() -> u64 {
+pub fn tsc_khz() -> u64 {
     xen_cpuid_base().map_or(0, |base| core::arch::x86_64::__cpuid_count(base + 3, 0).ecx as u64)
 }
 

@@ -28,6 +28,7 @@ mod arch;
 mod bootinfo;
 mod device_model;
 mod domu;
+mod economy;
 mod elf;
 mod entry;
 mod mem;
