@@ -1,5 +1,6 @@
-//! The `xenmem` command on a real Linux dom0: Debian's Xen with Debian's Linux as an x86 PV
-//! dom0 under QEMU, an initramfs holding a static `xenmem` (crates/xenmem-cli), its dom0
+//! The `xenmem` command on a real Linux dom0: Debian's Xen with the same Debian's Linux as an
+//! x86 PV dom0 under QEMU (Debian 12's 6.1 on 4.17, Debian 13's 6.12 on 4.20: each release's
+//! `linux` in the table), an initramfs holding a static `xenmem` (crates/xenmem-cli), its dom0
 //! subcommands run through /dev/xen/privcmd and each answer checked against what Xen itself
 //! reports; then the conformance suite through privcmd, diffed by the command against its
 //! embedded model configured as the same PV dom0, and held to the golden file. Two boots:
@@ -86,6 +87,7 @@ pub fn run(repo: &Path, release: &Release, record: bool) -> Result<bool, Error> 
         ("/bin/busybox", "busybox-static"),
         ("cpio", "cpio"),
         ("xz", "xz-utils"),
+        ("zstd", "zstd"),
     ])?;
     let work = out_dir(repo).join(format!("xen-{}", release.name)).join("linux-dom0");
     fs::create_dir_all(&work).map_err(Error::io(&work))?;
@@ -204,20 +206,22 @@ fn summary_agrees(s: &str) -> bool {
 }
 
 /// The kernel image as an ELF (Xen decompresses a bzImage slowly under TCG: hand it the ELF
-/// inside the xz stream) and the privcmd module, from the kernel package.
+/// inside the compressed stream) and the privcmd module, from the kernel package; kept per
+/// package, so releases with different kernels do not share them.
 fn kernel(packages: &Packages, package: &str, work: &Path) -> Result<(PathBuf, PathBuf), Error> {
-    let vmlinux = work.join("vmlinux");
-    let privcmd = work.join("xen-privcmd.ko");
+    let dir = work.join(package);
+    let vmlinux = dir.join("vmlinux");
+    let privcmd = dir.join("xen-privcmd.ko");
     if vmlinux.exists() && privcmd.exists() {
         return Ok((vmlinux, privcmd));
     }
     let deb = packages.deb(package)?;
-    let root = work.join("kernel-root");
+    let root = dir.join("kernel-root");
     let _ = fs::remove_dir_all(&root);
     fs::create_dir_all(&root).map_err(Error::io(&root))?;
-    // Only the two files: the package holds every module.
+    // Only the two files: the package holds every module (compressed in newer Debian).
     run_cmd(Command::new("sh").arg("-c").arg(format!(
-        "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' --wildcards './boot/vmlinuz-*' '*/kernel/drivers/xen/xen-privcmd.ko'",
+        "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' --wildcards './boot/vmlinuz-*' '*/kernel/drivers/xen/xen-privcmd.ko*'",
         deb.display(),
         root.display()
     )))?;
@@ -227,33 +231,50 @@ fn kernel(packages: &Packages, package: &str, work: &Path) -> Result<(PathBuf, P
     };
     let vmlinuz = find(&root, &|l| l.contains("/boot/vmlinuz-"))
         .ok_or_else(|| Error::msg("no vmlinuz in the kernel package".into()))?;
-    let ko = find(&root, &|l| l.ends_with("/xen-privcmd.ko"))
+    let ko = find(&root, &|l| l.contains("/xen-privcmd.ko"))
         .ok_or_else(|| Error::msg("no xen-privcmd.ko in the kernel package".into()))?;
     let z = fs::read(&vmlinuz).map_err(Error::io(&vmlinuz))?;
-    let at = z
-        .windows(6)
-        .position(|w| w == [0xfd, b'7', b'z', b'X', b'Z', 0])
-        .ok_or_else(|| Error::msg(format!("no xz stream in {}", vmlinuz.display())))?;
-    let mut xz = Command::new("xz")
-        .args(["-dc", "--single-stream"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(Error::spawn("xz"))?;
-    let mut stdin = xz.stdin.take().ok_or_else(|| Error::msg("xz has no stdin".into()))?;
-    let data = z[at..].to_vec();
-    let feeder = std::thread::spawn(move || {
-        // xz stops reading after the stream: a broken pipe then is expected.
-        let _ = stdin.write_all(&data);
-    });
-    let out = xz.wait_with_output().map_err(Error::spawn("xz"))?;
-    let _ = feeder.join();
-    if !out.stdout.starts_with(b"\x7fELF") {
+    // The first compressed stream the bzImage holds: its payload.
+    let (at, tool) =
+        [(&[0xfd, b'7', b'z', b'X', b'Z', 0][..], "xz"), (&[0x28, 0xb5, 0x2f, 0xfd][..], "zstd")]
+            .iter()
+            .filter_map(|(magic, tool)| {
+                z.windows(magic.len()).position(|w| w == *magic).map(|at| (at, *tool))
+            })
+            .min()
+            .ok_or_else(|| Error::msg(format!("no xz or zstd stream in {}", vmlinuz.display())))?;
+    let elf = decompress(tool, z[at..].to_vec())?;
+    if !elf.starts_with(b"\x7fELF") {
         return Err(Error::msg(format!("what {} holds at {at} is not an ELF kernel", vmlinuz.display())));
     }
-    fs::write(&vmlinux, &out.stdout).map_err(Error::io(&vmlinux))?;
-    fs::copy(&ko, &privcmd).map_err(Error::io(&ko))?;
+    fs::write(&vmlinux, &elf).map_err(Error::io(&vmlinux))?;
+    let module = fs::read(&ko).map_err(Error::io(&ko))?;
+    let module = match ko.extension().and_then(|e| e.to_str()) {
+        Some("xz") => decompress("xz", module)?,
+        Some("zst") => decompress("zstd", module)?,
+        _ => module,
+    };
+    fs::write(&privcmd, &module).map_err(Error::io(&privcmd))?;
     Ok((vmlinux, privcmd))
+}
+
+/// `data` through `tool -dc`, its first stream only (a kernel image holds more after it).
+fn decompress(tool: &str, data: Vec<u8>) -> Result<Vec<u8>, Error> {
+    let mut child = Command::new(tool)
+        .args(if tool == "xz" { &["-dc", "--single-stream"][..] } else { &["-dc"][..] })
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(Error::spawn(tool))?;
+    let mut stdin = child.stdin.take().ok_or_else(|| Error::msg(format!("{tool} has no stdin")))?;
+    let feeder = std::thread::spawn(move || {
+        // The tool may stop reading after the stream: a broken pipe then is expected.
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().map_err(Error::spawn(tool))?;
+    let _ = feeder.join();
+    Ok(out.stdout)
 }
 
 /// `xenmem`, linked statically (the initramfs has no libc), in its own target directory: the

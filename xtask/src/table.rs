@@ -46,12 +46,11 @@ pub const RELEASES: &[Release] = &[
         model: ModelRelease::Xen4_17,
         label: "",
     },
-    // Debian 13's. Its PV dom0 runs Debian 12's Linux 6.1 as well: the kernel is not what
-    // the run is about, and one kernel keeps the two releases' answers comparable.
+    // Debian 13's, with Debian 13's Linux as its PV dom0.
     Release {
         name: "4.20",
         suite: Suite::Other("trixie"),
-        linux: (Suite::Host, "linux-image-6.1."),
+        linux: (Suite::Other("trixie"), "linux-image-6.12."),
         model: ModelRelease::Xen4_20,
         label: "xen 4.20",
     },
