@@ -6,7 +6,8 @@
 //! domain of their own with [`GRANT_FRAMES`], whose grant table the acquire grows.
 //!
 //! Scratch layout (`s+N`): 128..=167 frames 0..40, 168 and 169 frames 33 and 39 alone,
-//! 170..=209 frames 8..48, 210..=249 the call that fails in its second chunk.
+//! 170..=209 frames 8..48, 210..=249 the call that fails in its second chunk, 250 and 251 the
+//! calls with a frame that cannot be mapped.
 
 use crate::dom0::Written;
 use crate::report::{ErrName, N, R};
@@ -69,7 +70,18 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
         let b = r.peek::<8>(r.s(at));
         r.obs("acquire.chunks", format_args!("read s+{at} ({what})"), b);
     }
-    for (first, n) in [(128u64, 42u64), (170, 40), (210, 40)] {
+    // A frame that cannot be mapped: Xen's own error for the chunk's first frame, -EIO for a
+    // later one (what went before stays mapped). GFN 2^40 lies beyond every P2M here (x86's
+    // four levels cover 2^36 GFNs, Arm's 40-bit IPA 2^28).
+    let beyond = Gfn(1 << 40);
+    for (list, what) in [([r.s(250), beyond], "s+250, 1<<40"), ([beyond, r.s(251)], "1<<40, s+251")] {
+        let mut list = list;
+        let v = r.xen().acquire_resource(g, grant, 0, 0, &mut list);
+        r.obs("acquire.chunks", format_args!("map(G, grant_table, frames 0..2 at {what})"), R(v));
+    }
+    let b = r.peek::<8>(r.s(250));
+    r.obs("acquire.chunks", format_args!("read s+250 (frame 0, before the failed frame)"), b);
+    for (first, n) in [(128u64, 42u64), (170, 40), (210, 40), (250, 2)] {
         let outcome = unmap(r, first, n);
         r.obs("acquire.chunks", format_args!("remove_from_physmap(SELF, s+{first}..+{n})"), outcome);
     }

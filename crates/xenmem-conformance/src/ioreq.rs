@@ -11,7 +11,8 @@
 //! request taken in state `READY` is one line (type, direction, address relative to the
 //! range, size, count, a write's data) with the device's answer and the event channel send.
 //! Afterwards the server is disabled, destroyed, and what is left is refused; a second
-//! server with buffered requests (atomic) shows its frame 0 at `s+1`.
+//! server with buffered requests (atomic) shows its frame 0 at `s+1`, and both frames in one call
+//! at `s+3` and `s+4`.
 //!
 //! The device: at `+0x0` a counter whose reads return 1, 2, 3, ... (writes ignored), at
 //! `+0x8` a scratch register that keeps what was written (the whole request data, so a
@@ -535,8 +536,14 @@ fn buffered<P: Platform>(r: &mut Run<'_, P>, u: DomId) {
     r.obs("ioreq.buffered", format_args!("acquire_resource(U, ioreq_server, id, frame 0, s+1)"), R(v));
     let b = r.peek::<8>(s1);
     r.obs("ioreq.buffered", format_args!("peek s+1 (read and write pointers)"), b);
+    // Both frames in one call: Xen takes them frame by frame from the first.
+    let (s3, s4) = (r.s(3), r.s(4));
+    let v = r.xen().acquire_resource(u, ResourceType::IoreqServer, sid, 0, &mut [s3, s4]);
+    r.obs("ioreq.buffered", format_args!("acquire_resource(U, ioreq_server, id, frames 0..2, s+3..)"), R(v));
     let v = r.xen().destroy_ioreq_server(u, id);
     r.obs("ioreq.buffered", format_args!("destroy_ioreq_server(U, id)"), R(v));
-    let v = r.xen().remove_from_physmap(DomId::SELF, s1);
-    r.obs("ioreq.buffered", format_args!("remove_from_physmap(SELF, s+1)"), R(v));
+    for (at, g) in [(1, s1), (3, s3), (4, s4)] {
+        let v = r.xen().remove_from_physmap(DomId::SELF, g);
+        r.obs("ioreq.buffered", format_args!("remove_from_physmap(SELF, s+{at})"), R(v));
+    }
 }

@@ -72,11 +72,25 @@
 //! # What no run observes
 //!
 //! Behaviours of the model that no real-Xen case reaches, so a wrong model there passes (the
-//! mutation figures in BENCHMARKS.md list the survivors): device-model privilege
-//! (`d->target`, set by `XEN_DOMCTL_set_target`, is set in no run), the xenstore domain's
-//! privilege (`XSM_XS_PRIV`), DOMID_IO as a foreign owner (Xen 4.17 on Arm takes a data abort
-//! in the hypervisor), and `guest_handle_subrange_okay` (the library never passes a list in
-//! Xen's half of the address space).
+//! mutation figures in BENCHMARKS.md name each survivor by this list):
+//! - device-model privilege (`d->target`, set by `XEN_DOMCTL_set_target`, is set in no run)
+//!   and the xenstore domain's privilege (`XSM_XS_PRIV`);
+//! - DOMID_IO as a foreign owner (Xen 4.17 on Arm takes a data abort in the hypervisor);
+//! - `guest_handle_subrange_okay` (the library never passes a list in Xen's half of the
+//!   address space);
+//! - vmtrace buffers: QEMU's CPUs have no processor trace, so no domain has one and the
+//!   resource's size is 0 everywhere;
+//! - acquire_resource's continuation index (`start_extent`): Xen sets it only when it preempts
+//!   itself, which no call here makes it do, and the library always sends 0; and a list of
+//!   more than 2^26 frames (512 MiB of list);
+//! - ioreq pages beyond the first synchronous one: they take more than 127 vCPUs, and x86 HVM
+//!   domains have at most 128, so every ioreq server's size is 2 (a wrong formula that agrees
+//!   up to 128 vCPUs cannot be told apart on any Xen);
+//! - which way the model copies a batch's arrays (a chunk at a time, or element by element
+//!   when `errs` overlaps `idxs` or `gpfns`): both give Xen's results, and no library call
+//!   overlaps them (`xenmem-sim`'s own semantics tests cover the overlap);
+//! - acquire_resource's 32-bit range check where the resource's own limit gives the same
+//!   `-EINVAL` (no resource has 2^32 frames).
 
 #![cfg_attr(not(feature = "model"), no_std)]
 #![forbid(unsafe_code)]

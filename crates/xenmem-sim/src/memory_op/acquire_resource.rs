@@ -163,6 +163,11 @@ fn acquire(
         let todo = nr.min(32);
         let mfns = acquire_frames(m, caller, d, x.r#type, x.id, frame, todo)?;
         let done = mfns.len() as u32;
+        // Xen asserts a resource gives between 1 and the frames asked for, and answers
+        // -EINVAL (rather than looping or overrunning its list) if one ever does not.
+        if done == 0 || done > todo {
+            return Err(EINVAL);
+        }
         if !translated {
             for (i, &mfn) in mfns.iter().enumerate() {
                 write_u64_at(mem, list, i as u64, mfn).map_err(|_| EFAULT)?;
