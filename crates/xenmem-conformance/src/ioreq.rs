@@ -29,8 +29,8 @@ use core::fmt::{self, Display, Write};
 use xenmem::dm_op::{BufIoreq, IoRangeType, IoreqServerId, IoreqServerInfo};
 use xenmem::evtchn::{ChannelState, Port};
 use xenmem::ioreq::{IoDir, IoType, IoreqPage, IoreqState, Request};
-use xenmem::shared_page::SharedPage;
-use xenmem::{DomId, Error, Gfn, ResourceType};
+use xenmem::shared_page::PageBytes;
+use xenmem::{DomId, Error, Gfn, Invalid, ResourceType};
 
 /// Where the device sits in the guest's physical address space: in the hole above its RAM,
 /// below the local APIC, where neither Xen nor the guest's builder puts anything.
@@ -121,52 +121,22 @@ pub enum GuestStep {
     Finished(&'static str),
 }
 
-/// A frame of the caller reached through the platform, as a [`SharedPage`] (how the library's
+/// A frame of the caller reached through the platform, as a [`SharedPage`](xenmem::shared_page::SharedPage) (how the library's
 /// [`IoreqPage`] reads the slot on any platform).
 struct PhysPage<'a, P: Platform> {
     p: RefCell<&'a mut P>,
     gfn: Gfn,
 }
 
-impl<P: Platform> PhysPage<'_, P> {
-    fn get<const K: usize>(&self, off: usize) -> [u8; K] {
-        let mut b = [0u8; K];
-        if !self.p.borrow_mut().read_phys(self.gfn, off, &mut b) {
-            b = [0; K];
-        }
-        b
+impl<P: Platform> PageBytes for PhysPage<'_, P> {
+    fn read(&self, off: usize, buf: &mut [u8]) -> bool {
+        self.p.borrow_mut().read_phys(self.gfn, off, buf)
     }
-
-    fn put(&mut self, off: usize, b: &[u8]) {
-        let _ = self.p.get_mut().write_phys(self.gfn, off, b);
+    fn write(&mut self, off: usize, data: &[u8]) -> bool {
+        self.p.get_mut().write_phys(self.gfn, off, data)
     }
-}
-
-impl<P: Platform> SharedPage for PhysPage<'_, P> {
-    fn load_u8(&self, off: usize) -> u8 {
-        self.get::<1>(off)[0]
-    }
-    fn load_u32(&self, off: usize) -> u32 {
-        u32::from_le_bytes(self.get(off))
-    }
-    fn load_u64(&self, off: usize) -> u64 {
-        u64::from_le_bytes(self.get(off))
-    }
-    fn store_u8(&mut self, off: usize, v: u8) {
-        self.put(off, &[v]);
-    }
-    fn store_u32(&mut self, off: usize, v: u32) {
-        self.put(off, &v.to_le_bytes());
-    }
-    fn store_u64(&mut self, off: usize, v: u64) {
-        self.put(off, &v.to_le_bytes());
-    }
-    /// Not indivisible: the suite never uses it on a page another agent writes.
-    fn fetch_and_u64(&mut self, off: usize, mask: u64) -> u64 {
-        let old = self.load_u64(off);
-        self.store_u64(off, old & mask);
-        old
-    }
+    // The default fetch_and (read, then write) is not indivisible: the suite never uses it on
+    // a page another agent writes.
 }
 
 /// The slot page at `gfn`, over the platform.
@@ -306,20 +276,7 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
     let v = r.xen().set_ioreq_server_state(u, id, true);
     r.obs("ioreq.state", format_args!("set_ioreq_server_state(U, id, enabled) again"), R(v));
     let s0 = r.s(0);
-    let (state, eport) = {
-        let page = slot_page(r.platform(), s0);
-        (page.state(0), page.vp_eport(0))
-    };
-    let shown = match (state, eport) {
-        (Ok(s), Ok(e)) => (state_name(s), if e == 0 { "zero" } else { "set" }),
-        _ => ("lib", "lib"),
-    };
-    r.obs(
-        "ioreq.page",
-        format_args!("slot 0 after enable"),
-        format_args!("state={} vp_eport={}", shown.0, shown.1),
-    );
-    let eport = eport.unwrap_or(0);
+    let eport = observe_slot(r, s0, "after enable").unwrap_or(0);
     let local = r.xen().evtchn_bind_interdomain(u, Port(eport));
     r.obs("ioreq.bind", format_args!("evtchn_bind_interdomain(U, vp_eport)"), R(local.map(drop)));
     if let Ok(local) = local {
@@ -395,8 +352,14 @@ fn acquire<P: Platform>(r: &mut Run<'_, P>, u: DomId, sid: u32) {
     }
     let v = r.xen().acquire_resource(u, ResourceType::IoreqServer, sid, 1, &mut [s0]);
     r.obs("ioreq.acquire", format_args!("acquire_resource(U, ioreq_server, id, frame 1, s+0)"), R(v));
+    let _ = observe_slot(r, s0, "before enable");
+}
+
+/// Slot 0 of the page at `gfn`: its state, and whether Xen has written its port (the number
+/// itself is Xen's choice); returns the port.
+fn observe_slot<P: Platform>(r: &mut Run<'_, P>, gfn: Gfn, when: &str) -> Result<u32, Invalid> {
     let (state, eport) = {
-        let page = slot_page(r.platform(), s0);
+        let page = slot_page(r.platform(), gfn);
         (page.state(0), page.vp_eport(0))
     };
     let shown = match (state, eport) {
@@ -405,9 +368,10 @@ fn acquire<P: Platform>(r: &mut Run<'_, P>, u: DomId, sid: u32) {
     };
     r.obs(
         "ioreq.page",
-        format_args!("slot 0 before enable"),
+        format_args!("slot 0 {when}"),
         format_args!("state={} vp_eport={}", shown.0, shown.1),
     );
+    eport
 }
 
 fn ranges<P: Platform>(r: &mut Run<'_, P>, u: DomId, id: IoreqServerId) {

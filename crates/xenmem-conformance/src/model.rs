@@ -518,6 +518,16 @@ pub fn compare(real: &str, model: &str) -> Comparison {
 const MISSING: &str = "<missing>";
 
 impl Comparison {
+    /// The `case op` part of each of real Xen's lines that the model answers differently
+    /// (`<missing>` for a line only the model has): what a test names when it expects a wrong
+    /// model to be caught.
+    pub fn differing_ops(&self) -> Vec<String> {
+        self.differ
+            .iter()
+            .map(|(_, real, _)| real.split(" -> ").next().unwrap_or_default().to_string())
+            .collect()
+    }
+
     fn push(&mut self, line: usize, real: &str, model: &str) {
         self.observations += 1;
         if real == model {

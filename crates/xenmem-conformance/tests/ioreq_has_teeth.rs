@@ -38,11 +38,7 @@ fn run(sim: &Sim, u: DomId) -> String {
 
 /// The `case op` part of each real line the model gets wrong.
 fn differing(model: &str) -> Vec<String> {
-    compare(GOLDEN, model)
-        .differ
-        .into_iter()
-        .map(|(_, real, _)| real.split(" -> ").next().unwrap_or_default().to_string())
-        .collect()
+    compare(GOLDEN, model).differing_ops()
 }
 
 #[test]

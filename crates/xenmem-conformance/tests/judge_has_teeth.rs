@@ -17,11 +17,7 @@ fn cfg() -> Config {
 
 /// Lines that differ from real Xen, as `case op`.
 fn differing(model: &str) -> Vec<String> {
-    compare(GOLDEN, model)
-        .differ
-        .into_iter()
-        .map(|(_, real, _)| real.split(" -> ").next().unwrap_or_default().to_string())
-        .collect()
+    compare(GOLDEN, model).differing_ops()
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! A page of a domain's physmap as a [`SharedPage`], so the library's accessors
+//! A page of a domain's physmap as a [`SharedPage`](xenmem::shared_page::SharedPage) (through
+//! [`PageBytes`]), so the library's accessors
 //! (`xenmem::ioreq::IoreqPage`, `xenmem::evtchn::test_and_clear_pending`) work on what a
 //! domain of the model maps — the ioreq page a device model acquired, its shared info —
 //! exactly as they work on the real mapping.
@@ -10,7 +11,7 @@
 
 use crate::error::SimError;
 use crate::Sim;
-use xenmem::shared_page::SharedPage;
+use xenmem::shared_page::PageBytes;
 use xenmem::{DomId, Gfn};
 
 /// Page `gfn` of domain `dom`'s physmap.
@@ -31,45 +32,17 @@ impl GfnPage {
         sim.read_gfn(dom, gfn, 0, &mut [0])?;
         Ok(GfnPage { sim: sim.clone(), dom, gfn })
     }
-
-    fn get<const N: usize>(&self, off: usize) -> [u8; N] {
-        let mut b = [0; N];
-        if off % N != 0 || self.sim.read_gfn(self.dom, self.gfn, off, &mut b).is_err() {
-            return [0; N];
-        }
-        b
-    }
-
-    fn put(&self, off: usize, b: &[u8]) {
-        if off % b.len() == 0 {
-            let _ = self.sim.write_gfn(self.dom, self.gfn, off, b);
-        }
-    }
 }
 
-impl SharedPage for GfnPage {
-    fn load_u8(&self, off: usize) -> u8 {
-        self.get::<1>(off)[0]
+impl PageBytes for GfnPage {
+    fn read(&self, off: usize, buf: &mut [u8]) -> bool {
+        self.sim.read_gfn(self.dom, self.gfn, off, buf).is_ok()
     }
-    fn load_u32(&self, off: usize) -> u32 {
-        u32::from_le_bytes(self.get(off))
+    fn write(&mut self, off: usize, data: &[u8]) -> bool {
+        self.sim.write_gfn(self.dom, self.gfn, off, data).is_ok()
     }
-    fn load_u64(&self, off: usize) -> u64 {
-        u64::from_le_bytes(self.get(off))
-    }
-    fn store_u8(&mut self, off: usize, v: u8) {
-        self.put(off, &[v]);
-    }
-    fn store_u32(&mut self, off: usize, v: u32) {
-        self.put(off, &v.to_le_bytes());
-    }
-    fn store_u64(&mut self, off: usize, v: u64) {
-        self.put(off, &v.to_le_bytes());
-    }
-    fn fetch_and_u64(&mut self, off: usize, mask: u64) -> u64 {
-        if off % 8 != 0 {
-            return 0;
-        }
+    /// Under the machine's one lock, so indivisible against the model's hypercalls.
+    fn fetch_and(&mut self, off: usize, mask: u64) -> u64 {
         self.sim.update_gfn_u64(self.dom, self.gfn, off, |old| old & mask).unwrap_or(0)
     }
 }

@@ -33,6 +33,75 @@ pub trait SharedPage {
     fn fetch_and_u64(&mut self, off: usize, mask: u64) -> u64;
 }
 
+/// A page reached by copying bytes in and out rather than through a pointer: a page of the
+/// hypervisor model, a frame a guest kernel reads through its platform. Every such type is a
+/// [`SharedPage`] (the accessors check size alignment and the page's bounds, then copy).
+pub trait PageBytes {
+    /// Copies the bytes at `off` into `buf`; `false` if they could not be read.
+    fn read(&self, off: usize, buf: &mut [u8]) -> bool;
+    /// Copies `data` to `off`; `false` if it could not be written.
+    fn write(&mut self, off: usize, data: &[u8]) -> bool;
+    /// [`SharedPage::fetch_and_u64`] at an aligned offset inside the page. The default reads
+    /// then writes, which is not indivisible: a page another agent writes meanwhile overrides
+    /// it.
+    fn fetch_and(&mut self, off: usize, mask: u64) -> u64 {
+        let mut b = [0u8; 8];
+        if !self.read(off, &mut b) {
+            return 0;
+        }
+        let old = u64::from_le_bytes(b);
+        self.write(off, &(old & mask).to_le_bytes());
+        old
+    }
+}
+
+/// `N` bytes at `off` of `page`: zeros where the offset is not a multiple of `N`, runs past the
+/// page, or cannot be read.
+fn load<T: PageBytes + ?Sized, const N: usize>(page: &T, off: usize) -> [u8; N] {
+    let mut b = [0u8; N];
+    if !in_page::<N>(off) || !page.read(off, &mut b) {
+        return [0; N];
+    }
+    b
+}
+
+fn in_page<const N: usize>(off: usize) -> bool {
+    off % N == 0 && off.checked_add(N).is_some_and(|end| end <= XEN_PAGE_SIZE)
+}
+
+impl<T: PageBytes> SharedPage for T {
+    fn load_u8(&self, off: usize) -> u8 {
+        load::<T, 1>(self, off)[0]
+    }
+    fn load_u32(&self, off: usize) -> u32 {
+        u32::from_le_bytes(load(self, off))
+    }
+    fn load_u64(&self, off: usize) -> u64 {
+        u64::from_le_bytes(load(self, off))
+    }
+    fn store_u8(&mut self, off: usize, v: u8) {
+        if in_page::<1>(off) {
+            self.write(off, &[v]);
+        }
+    }
+    fn store_u32(&mut self, off: usize, v: u32) {
+        if in_page::<4>(off) {
+            self.write(off, &v.to_le_bytes());
+        }
+    }
+    fn store_u64(&mut self, off: usize, v: u64) {
+        if in_page::<8>(off) {
+            self.write(off, &v.to_le_bytes());
+        }
+    }
+    fn fetch_and_u64(&mut self, off: usize, mask: u64) -> u64 {
+        if !in_page::<8>(off) {
+            return 0;
+        }
+        self.fetch_and(off, mask)
+    }
+}
+
 /// A page held as bytes of ordinary memory (no other agent writes it while it is borrowed).
 #[derive(Debug)]
 pub struct SlicePage<'a> {
@@ -55,20 +124,6 @@ impl<'a> SlicePage<'a> {
     pub fn bytes(&self) -> &[u8; XEN_PAGE_SIZE] {
         self.bytes
     }
-
-    fn get<const N: usize>(&self, off: usize) -> [u8; N] {
-        let mut out = [0; N];
-        if let Some(b) = off.checked_add(N).and_then(|end| self.bytes.get(off..end)) {
-            out.copy_from_slice(b);
-        }
-        out
-    }
-
-    fn put<const N: usize>(&mut self, off: usize, v: [u8; N]) {
-        if let Some(b) = off.checked_add(N).and_then(|end| self.bytes.get_mut(off..end)) {
-            b.copy_from_slice(&v);
-        }
-    }
 }
 
 impl<'a> From<&'a mut [u8; XEN_PAGE_SIZE]> for SlicePage<'a> {
@@ -77,29 +132,24 @@ impl<'a> From<&'a mut [u8; XEN_PAGE_SIZE]> for SlicePage<'a> {
     }
 }
 
-impl SharedPage for SlicePage<'_> {
-    fn load_u8(&self, off: usize) -> u8 {
-        self.get::<1>(off)[0]
+impl PageBytes for SlicePage<'_> {
+    fn read(&self, off: usize, buf: &mut [u8]) -> bool {
+        match off.checked_add(buf.len()).and_then(|end| self.bytes.get(off..end)) {
+            Some(b) => {
+                buf.copy_from_slice(b);
+                true
+            }
+            None => false,
+        }
     }
-    fn load_u32(&self, off: usize) -> u32 {
-        u32::from_le_bytes(self.get(off))
-    }
-    fn load_u64(&self, off: usize) -> u64 {
-        u64::from_le_bytes(self.get(off))
-    }
-    fn store_u8(&mut self, off: usize, v: u8) {
-        self.put(off, [v]);
-    }
-    fn store_u32(&mut self, off: usize, v: u32) {
-        self.put(off, v.to_le_bytes());
-    }
-    fn store_u64(&mut self, off: usize, v: u64) {
-        self.put(off, v.to_le_bytes());
-    }
-    fn fetch_and_u64(&mut self, off: usize, mask: u64) -> u64 {
-        let old = self.load_u64(off);
-        self.store_u64(off, old & mask);
-        old
+    fn write(&mut self, off: usize, data: &[u8]) -> bool {
+        match off.checked_add(data.len()).and_then(|end| self.bytes.get_mut(off..end)) {
+            Some(b) => {
+                b.copy_from_slice(data);
+                true
+            }
+            None => false,
+        }
     }
 }
 
