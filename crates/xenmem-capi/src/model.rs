@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(xenmem_model_init(1 << 10), 0);
         assert_eq!(xenmem_model_current_pages(1), i64::from(E(XenError::Srch)));
         // An arm64 machine: no PV domains, and Arm's answers (real Xen on arm64,
-        // golden/arm64-dom0.txt "batch.foreign_self": a foreign DOMID_SELF is -EINVAL per
+        // golden/4.17/arm64-dom0.txt "batch.foreign_self": a foreign DOMID_SELF is -EINVAL per
         // entry, where x86 says -ESRCH).
         assert_eq!(xenmem_model_init_arm64(0), E(XenError::Inval));
         assert_eq!(xenmem_model_init_arm64(1 << 16), 0);

@@ -85,6 +85,7 @@ pub(crate) fn run<P: Platform>(r: &mut Run<'_, P>) {
         let outcome = unmap(r, first, n);
         r.obs("acquire.chunks", format_args!("remove_from_physmap(SELF, s+{first}..+{n})"), outcome);
     }
+    crate::batch_chunks::run(r, g);
     let v = r.xen().destroy_domain(g);
     r.obs("acquire.chunks", format_args!("destroydomain(G)"), R(v));
 }
@@ -113,7 +114,7 @@ fn unmap<P: Platform>(r: &mut Run<'_, P>, first: u64, n: u64) -> Runs {
 /// Answers in order as (answer, count) runs; at most [`Runs::MAX`] runs are kept, the rest
 /// counted.
 #[derive(Default)]
-struct Runs {
+pub(crate) struct Runs {
     runs: [(Option<Error>, u32); Runs::MAX],
     len: usize,
     dropped: u32,
@@ -122,7 +123,7 @@ struct Runs {
 impl Runs {
     const MAX: usize = 8;
 
-    fn push(&mut self, answer: Option<Error>) {
+    pub(crate) fn push(&mut self, answer: Option<Error>) {
         if self.len > 0 && self.runs[self.len - 1].0 == answer {
             self.runs[self.len - 1].1 += 1;
         } else if self.len < Self::MAX {

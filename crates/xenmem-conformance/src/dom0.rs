@@ -3,7 +3,8 @@
 //!
 //! Layout of the scratch hole (`s+N`): 0..=7 shared info, 8..=15 grant frames, 16..=31
 //! dom0's own populated and moved pages, 32..=63 foreign mappings of the domU, 64..=127
-//! acquired resource frames, 128..=251 the acquires of `acquire_chunks`. The domU's gfns: 0x100.. small RAM, 0x400 an order-9 extent,
+//! acquired resource frames, 128..=251 the acquires of `acquire_chunks`, 260..=340 the long
+//! batch of `batch_chunks`. The domU's gfns: 0x100.. small RAM, 0x400 an order-9 extent,
 //! 0x1000.. pages to map, 0x2000 an order-11 extent (Arm), 0x8000.. its own Xen pages.
 
 use crate::report::{Batch, D, N, R, V};

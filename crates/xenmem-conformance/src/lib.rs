@@ -96,6 +96,7 @@
 #![forbid(unsafe_code)]
 
 mod acquire_chunks;
+mod batch_chunks;
 mod dom0;
 mod domu;
 pub mod economy;

@@ -24,7 +24,7 @@
  *      the count - here a negative return always means "refused, nothing done".
  *
  * Expected values come from Xen's semantics, each cited where it is used: real Xen 4.17's
- * recorded answers (crates/xenmem-conformance/golden/arm64-dom0.txt), Xen's public headers
+ * recorded answers (crates/xenmem-conformance/golden/4.17/arm64-dom0.txt), Xen's public headers
  * (public/arch-arm.h), and counting the calls the pattern makes; none was copied from a run.
  *
  * Prints one line per check and closes with "N passed, M failed"; exits non-zero on failure.

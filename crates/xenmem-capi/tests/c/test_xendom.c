@@ -4,7 +4,7 @@
  * with the `model` feature, so the hypercalls run on the library's model of Xen 4.17.
  *
  * Every expected value comes from Xen's documented behaviour (the project's research notes,
- * section 2, and the real-Xen recording crates/xenmem-conformance/golden/x86_64-pvh-dom0.txt)
+ * section 2, and the real-Xen recording crates/xenmem-conformance/golden/4.17/x86_64-pvh-dom0.txt)
  * or from the header's documented differences from Zephyr's implementation; none was copied
  * from a run of this library.
  *
@@ -137,7 +137,7 @@ static void test_populate(void)
 }
 
 /* XENMEM_increase_reservation and XENMEM_decrease_reservation: counts, as populate. The
- * expected values are real Xen 4.17's (golden/x86_64-pvh-dom0.txt, cases "increase" and
+ * expected values are real Xen 4.17's (golden/4.17/x86_64-pvh-dom0.txt, cases "increase" and
  * "decrease"). Runs on a domain of its own so the other groups' counts stay as they were. */
 static void test_reservation(void)
 {
