@@ -90,7 +90,11 @@
 //!   when `errs` overlaps `idxs` or `gpfns`): both give Xen's results, and no library call
 //!   overlaps them (`xenmem-sim`'s own semantics tests cover the overlap);
 //! - acquire_resource's 32-bit range check where the resource's own limit gives the same
-//!   `-EINVAL` (no resource has 2^32 frames).
+//!   `-EINVAL` (no resource has 2^32 frames), and Xen's unreachable guard against a resource
+//!   that gives no frames or too many;
+//! - the caller's memory past a batch's arrays: no line looks beyond `errs`, so a model that
+//!   read or wrote entries past the batch's size would pass (a canary after the arrays, on
+//!   real Xen and the model, is the case to write).
 
 #![cfg_attr(not(feature = "model"), no_std)]
 #![forbid(unsafe_code)]
